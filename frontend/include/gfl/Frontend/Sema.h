@@ -1,0 +1,135 @@
+//===- Sema.h - Semantic analysis of .gfl programs ---------------*- C++ -*-===//
+//
+// Sema resolves names, computes the type of every expression (stored in the
+// AST), evaluates `param` constants, shapes, domains and initial values, and
+// summarizes each declaration in a CheckedProgram that MLIRGen and the
+// artifact writer consume.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_FRONTEND_SEMA_H
+#define GFL_FRONTEND_SEMA_H
+
+#include "gfl/Frontend/AST.h"
+#include "gfl/Frontend/Diagnostics.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gfl {
+
+/// A compile-time constant: a scalar or a tensor in row-major order. Ints and
+/// bools are stored exactly as doubles (Sema keeps ints within +-2^53).
+struct ConstValue {
+  Type type;
+  std::vector<double> data;
+
+  double scalar() const { return data.empty() ? 0.0 : data.front(); }
+  std::string str() const;
+};
+
+struct ParamInfo {
+  std::string name;
+  ConstValue value;
+  const ParamDecl *decl = nullptr;
+};
+
+struct StateInfo {
+  std::string name;
+  Type type;
+  bool hasDomain = false;
+  double lo = 0, hi = 0; // half-open [lo, hi)
+  ConstValue init;
+  const StateField *decl = nullptr;
+};
+
+struct ActionInfo {
+  std::string name;
+  std::vector<std::pair<int64_t, int64_t>> paramRanges; // half-open
+  int64_t count = 1; // number of flat actions in this family
+  const ActionDecl *decl = nullptr;
+};
+
+struct EnvInfo {
+  std::string name;
+  std::vector<StateInfo> states;
+  std::vector<ActionInfo> actions;
+  bool hasStop = false;
+  bool hasTerminal = false;
+  /// Forward actions: every family's actions, then the exit action if any.
+  int64_t numActions = 0;
+  /// Backward actions: the non-exit ones.
+  int64_t numBackwardActions = 0;
+  int64_t featureSize = 0;
+  const EnvDecl *decl = nullptr;
+};
+
+enum class NetKind { Mlp, Uniform, Scalar };
+
+struct NetInfo {
+  std::string name;
+  NetKind kind = NetKind::Mlp;
+  std::string input;      // "features" or the name of another network
+  int64_t inputSize = 0;
+  std::string output;     // "actions", "backward_actions" or a number
+  int64_t outputSize = 0;
+  std::vector<int64_t> hidden;
+  std::string activation = "relu";
+  double init = 0.0;      // Scalar: initial value
+  const NetDecl *decl = nullptr;
+};
+
+struct ObjectiveInfo {
+  std::string name;
+  /// Scalar parameters after the trajectory, with their defaults if given.
+  std::vector<std::pair<std::string, Type>> scalarParams;
+  std::vector<std::optional<ConstValue>> defaults;
+  const ObjectiveDecl *decl = nullptr;
+};
+
+/// Arguments of a configuration call such as `adam(lr 1e-3)`.
+struct ConfigCall {
+  std::string name;
+  std::vector<std::pair<std::string, ConstValue>> args; // in source order
+};
+
+struct TrainInfo {
+  std::string objective;
+  std::vector<ConstValue> objectiveArgs;
+  int64_t batch = 16;
+  int64_t iterations = 1000;
+  int64_t seed = 0;
+  ConfigCall optimizer{"adam", {}};
+  std::map<std::string, ConfigCall> groupOverrides; // network -> options
+  ConfigCall sampler{"on_policy", {}};
+  int64_t evalEvery = 0; // 0: only at the end
+  std::vector<std::string> evalMetrics;
+  const TrainDecl *decl = nullptr;
+};
+
+struct CheckedProgram {
+  std::vector<ParamInfo> params;
+  std::optional<EnvInfo> env;
+  std::vector<NetInfo> nets;
+  std::vector<ObjectiveInfo> objectives;
+  std::optional<TrainInfo> train;
+
+  const ParamInfo *findParam(const std::string &name) const;
+  const NetInfo *findNet(const std::string &name) const;
+  const ObjectiveInfo *findObjective(const std::string &name) const;
+};
+
+/// Checks `program` (filling in expression types and bindings) and returns
+/// its summary. On error, diagnostics are reported and the summary is
+/// partial; callers must check diags.hasErrors().
+CheckedProgram analyze(Program &program, DiagnosticEngine &diags);
+
+/// The largest tensor Sema accepts (elements of a state field, constant or
+/// one-hot encoding), so that hostile inputs cannot exhaust memory.
+constexpr int64_t kMaxTensorElements = int64_t(1) << 20;
+
+} // namespace gfl
+
+#endif // GFL_FRONTEND_SEMA_H

@@ -1,0 +1,105 @@
+//===- SemaImpl.h - Internal state of semantic analysis ---------*- C++ -*-===//
+//
+// Shared by Sema.cpp (declarations), SemaExpr.cpp (expression typing) and
+// ConstEval.cpp (compile-time evaluation).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_FRONTEND_LIB_SEMAIMPL_H
+#define GFL_FRONTEND_LIB_SEMAIMPL_H
+
+#include "gfl/Frontend/Sema.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gfl {
+
+/// Where an expression appears; decides which names and builtins it may use.
+enum class ExprContext {
+  Const,     // param values, shapes, domains, initial values, settings
+  Env,       // guards, updates, terminal, reward, features
+  Objective, // objective bodies
+};
+
+struct Symbol {
+  Binding binding;
+  Type type;
+  SourceRange declRange;
+  bool assignable = false; // state fields in action bodies
+};
+
+class SemaImpl {
+public:
+  SemaImpl(Program &program, DiagnosticEngine &diags)
+      : program_(program), diags_(diags) {}
+
+  CheckedProgram run();
+
+  // Expression typing (SemaExpr.cpp). Returns the type and stores it in the
+  // node; an invalid type means an error was reported.
+  Type check(Expr &e);
+
+  // Compile-time evaluation (ConstEval.cpp) of an already checked expression.
+  std::optional<ConstValue> evaluate(const Expr &e);
+  /// Checks and evaluates `e` in constant context; reports when it is not a
+  /// constant. `what` names the value in messages ("a shape").
+  std::optional<ConstValue> constant(Expr &e, const char *what);
+  std::optional<int64_t> constantInt(Expr &e, const char *what);
+  std::optional<double> constantNumber(Expr &e, const char *what);
+
+private:
+  friend class ExprChecker;
+
+  // Declarations (Sema.cpp).
+  void checkParam(ParamDecl &p);
+  void checkEnv(EnvDecl &env);
+  void checkStateField(StateField &f, int index, EnvInfo &info);
+  void checkAction(ActionDecl &a, EnvInfo &info);
+  void checkStmts(std::vector<StmtPtr> &stmts);
+  void checkStmt(Stmt &s);
+  void checkModel(ModelDecl &m);
+  void checkNet(NetDecl &net);
+  void checkObjective(ObjectiveDecl &o);
+  void checkTrain(TrainDecl &t);
+  std::optional<ConfigCall> checkConfigCall(Expr &e, const char *what,
+                                            const std::vector<const char *> &keys);
+  bool checkConfigArgs(std::vector<CallArg> &args, ConfigCall &out,
+                       const std::vector<const char *> &keys);
+  bool expectType(const Expr &e, const Type &t, const char *what,
+                  bool allowIntToFloat);
+  std::optional<Type> resolveTypeSpec(TypeSpec &spec);
+
+  // Scopes.
+  void pushScope() { scopes_.emplace_back(); }
+  void popScope() { scopes_.pop_back(); }
+  /// Declares `name` in the innermost scope; reports shadowing conflicts.
+  bool declare(const Ident &name, Symbol sym);
+  const Symbol *lookup(const std::string &name) const;
+
+public:
+  Program &program_;
+  DiagnosticEngine &diags_;
+  CheckedProgram result_;
+  std::vector<std::map<std::string, Symbol>> scopes_;
+  ExprContext context_ = ExprContext::Const;
+  const EnvDecl *firstEnv_ = nullptr;
+  const ModelDecl *firstModel_ = nullptr;
+  const TrainDecl *firstTrain_ = nullptr;
+  /// Objectives by name for duplicate detection and train references.
+  std::map<std::string, const ObjectiveDecl *> objectiveDecls_;
+  std::map<std::string, const ParamDecl *> paramDecls_;
+};
+
+/// Shape of the broadcast of `a` and `b` (scalars broadcast to tensors).
+std::optional<std::vector<int64_t>> broadcastShapes(const Type &a,
+                                                    const Type &b);
+
+/// Int for int/bool operands, float when either is float.
+ScalarKind promote(ScalarKind a, ScalarKind b);
+
+} // namespace gfl
+
+#endif // GFL_FRONTEND_LIB_SEMAIMPL_H
