@@ -144,7 +144,10 @@ void Parser::skipToItemStart() {
 void Parser::skipToDeclStart() {
   size_t start = pos_;
   while (!tok().is(TokenKind::Eof)) {
-    if (pos_ != start && isDeclKeyword(tok().kind))
+    // A declaration keyword that starts a line begins the next declaration
+    // even when the error was reported at it (`param A = 1 +` newline
+    // `param B = 2`).
+    if (isDeclKeyword(tok().kind) && (pos_ != start || tok().atLineStart))
       return;
     consume();
   }

@@ -200,17 +200,17 @@ void SemaImpl::checkStateField(StateField &f, int index, EnvInfo &info) {
   s.type = *type;
   bool ok = true;
   if (f.lo) {
-    if (s.type.is(ScalarKind::Bool)) {
+    if (!s.type.is(ScalarKind::Int)) {
       diags_.error(SourceRange::merge(f.lo->range, f.hi->range),
-                   "a bool state field takes no domain");
+                   fmt::format("only int state fields take a domain, not {}",
+                               spelling(s.type.scalar)));
       ok = false;
     } else {
       auto lo = constantNumber(*f.lo, "a domain bound");
       auto hi = constantNumber(*f.hi, "a domain bound");
       if (lo && hi) {
-        if (s.type.is(ScalarKind::Int) &&
-            (f.lo->type.is(ScalarKind::Float) ||
-             f.hi->type.is(ScalarKind::Float))) {
+        if (f.lo->type.is(ScalarKind::Float) ||
+            f.hi->type.is(ScalarKind::Float)) {
           diags_.error(SourceRange::merge(f.lo->range, f.hi->range),
                        "the domain of an int field must have int bounds");
           ok = false;
@@ -232,9 +232,10 @@ void SemaImpl::checkStateField(StateField &f, int index, EnvInfo &info) {
   }
   // Initial value: a scalar broadcast to the shape, or a full array.
   s.init.type = s.type;
-  s.init.data.assign(s.type.numElements(), s.hasDomain ? s.lo : 0.0);
-  if (s.hasDomain && s.type.is(ScalarKind::Float) && s.lo < 0 && s.hi > 0)
-    std::fill(s.init.data.begin(), s.init.data.end(), 0.0);
+  // Without an explicit value a field starts at 0, or at the lower bound of
+  // a domain that excludes 0.
+  double zero = s.hasDomain && (s.lo > 0 || s.hi <= 0) ? s.lo : 0.0;
+  s.init.data.assign(s.type.numElements(), zero);
   if (f.init) {
     auto v = constant(*f.init, "an initial value");
     if (!v) {
@@ -553,7 +554,7 @@ void SemaImpl::checkModel(ModelDecl &m) {
     }
     checkNet(net);
   }
-  if (!result_.findNet("pf") && !m.nets.empty())
+  if (!names.count("pf"))
     diags_.error(SourceRange(m.range.begin),
                  "the model must define the forward policy 'pf'");
 }
@@ -678,6 +679,12 @@ void SemaImpl::checkNet(NetDecl &net) {
     }
     const std::string &key = arg.keyword->name;
     if (key == "hidden") {
+      // `hidden []` is a linear layer.
+      if (arg.value->kind == ExprKind::ArrayLit &&
+          static_cast<ArrayLitExpr &>(*arg.value).elements.empty()) {
+        info.hidden.clear();
+        continue;
+      }
       auto v = constant(*arg.value, "hidden sizes");
       if (!v)
         return;

@@ -8,12 +8,6 @@
 
 namespace gfl {
 
-ScalarKind promote(ScalarKind a, ScalarKind b) {
-  if (a == ScalarKind::Float || b == ScalarKind::Float)
-    return ScalarKind::Float;
-  return ScalarKind::Int;
-}
-
 std::optional<std::vector<int64_t>> broadcastShapes(const Type &a,
                                                     const Type &b) {
   if (a.shape.empty())
@@ -331,7 +325,7 @@ Type ExprChecker::checkCall(CallExpr &e) {
     if (n == 1) {
       // Reduce a tensor (or, in objectives, a per-step sequence).
       if (ts[0].kind == TypeKind::Seq) {
-        if (f == "all" || f == "any" || f == "prod") {
+        if (f == "all" || f == "any" || f == "prod" || f == "mean") {
           diags.error(e.range,
                       fmt::format("'{}' is not defined on sequences", f));
           return Type::invalid();
@@ -500,9 +494,7 @@ Type ExprChecker::checkIndex(IndexExpr &e) {
   }
   // Constant indices are checked against the shape now.
   for (size_t k = 0; k < e.indices.size(); ++k) {
-    unsigned errs = diags.errorCount();
     std::optional<ConstValue> c = s.evaluate(*e.indices[k]);
-    (void)errs;
     if (c && (c->scalar() < 0 || c->scalar() >= base.shape[k])) {
       diags.error(e.indices[k]->range,
                   fmt::format("index {} is out of bounds for dimension {} of "

@@ -97,9 +97,6 @@ public:
 std::optional<std::vector<int64_t>> broadcastShapes(const Type &a,
                                                     const Type &b);
 
-/// Int for int/bool operands, float when either is float.
-ScalarKind promote(ScalarKind a, ScalarKind b);
-
 } // namespace gfl
 
 #endif // GFL_FRONTEND_LIB_SEMAIMPL_H

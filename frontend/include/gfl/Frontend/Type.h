@@ -70,6 +70,14 @@ struct Type {
 
 const char *spelling(ScalarKind k);
 
+/// The kind of arithmetic on a and b: float when either is float, else int
+/// (bools count as 0/1).
+inline ScalarKind promote(ScalarKind a, ScalarKind b) {
+  if (a == ScalarKind::Float || b == ScalarKind::Float)
+    return ScalarKind::Float;
+  return ScalarKind::Int;
+}
+
 } // namespace gfl
 
 #endif // GFL_FRONTEND_TYPE_H
