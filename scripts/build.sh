@@ -7,4 +7,8 @@ JOBS="${GFL_JOBS:-2}"
 if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build "$BUILD" -j "$JOBS" "$@"
+if [ $# -gt 0 ]; then
+  cmake --build "$BUILD" -j "$JOBS" --target "$@"
+else
+  cmake --build "$BUILD" -j "$JOBS"
+fi
