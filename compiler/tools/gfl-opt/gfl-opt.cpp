@@ -8,6 +8,7 @@
 
 #include "gfl/Conversion/Passes.h"
 #include "gfl/Dialect/GflDialect.h"
+#include "gfl/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -18,6 +19,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::gfl::registerGflConversionPasses();
+  mlir::gfl::registerGflTransformsPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

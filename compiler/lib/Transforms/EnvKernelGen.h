@@ -1,0 +1,67 @@
+//===- EnvKernelGen.h - Per-state building blocks of env kernels -*- C++ -*-===//
+//
+// Row-level pieces shared by the environment kernels and the fused sampling
+// kernel: the forward mask of a state, the step dispatch over action
+// families, termination, features. Each inlines the env's regions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_TRANSFORMS_ENVKERNELGEN_H
+#define GFL_TRANSFORMS_ENVKERNELGEN_H
+
+#include "KernelBuilder.h"
+
+namespace mlir::gfl {
+
+class EnvKernelGen {
+public:
+  EnvKernelGen(EnvOp env, ModuleOp module);
+
+  /// Emits every kernel into the module.
+  void generate(OpBuilder &b);
+
+  // Row-level pieces.
+  Value forwardMask(OpBuilder &b, Location loc, ValueRange states);
+  Value backwardMask(OpBuilder &b, Location loc, ValueRange states);
+  Value isTerminal(OpBuilder &b, Location loc, ValueRange states);
+  /// The state after flat forward action `action`; the exit (and any index
+  /// out of range) leaves the state unchanged.
+  SmallVector<Value> step(OpBuilder &b, Location loc, ValueRange states,
+                          Value action);
+  /// The state before flat backward action `action`.
+  SmallVector<Value> backwardStep(OpBuilder &b, Location loc,
+                                  ValueRange states, Value action);
+  /// True when the trajectory ends after taking `action` into `next`.
+  Value stepEnds(OpBuilder &b, Location loc, Value action, ValueRange next);
+  Value features(OpBuilder &b, Location loc, ValueRange states);
+  Value logReward(OpBuilder &b, Location loc, ValueRange states);
+
+  /// Builds gfl_sample_step (SampleKernel.cpp).
+  void buildSampleKernel(OpBuilder &b);
+
+  bool enumerable() const { return enumerable_; }
+  int64_t stateCount() const { return stateCount_; }
+
+private:
+  SmallVector<Value> dispatch(OpBuilder &b, Location loc, ValueRange states,
+                              Value action, bool backward, size_t family);
+  void buildEnumerationKernels(OpBuilder &b);
+
+  EnvOp env_;
+  ModuleOp module_;
+  Location loc_;
+  SmallVector<StateOp, 4> states_;
+  SmallVector<Type> stateTypes_;
+  ActionLayout layout_;
+  bool enumerable_ = false;
+  int64_t stateCount_ = 0;
+};
+
+/// A uniform float in [0, 1) from Philox-4x32-10 keyed by `seed` with the
+/// counter (trajectory, step, iteration low, iteration high).
+Value philoxUniform(OpBuilder &b, Location loc, Value seed, Value iteration,
+                    Value trajectory, Value step);
+
+} // namespace mlir::gfl
+
+#endif // GFL_TRANSFORMS_ENVKERNELGEN_H

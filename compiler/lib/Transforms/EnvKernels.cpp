@@ -1,0 +1,508 @@
+//===- EnvKernels.cpp - The environment kernels and gfl-generate-kernels --===//
+
+#include "EnvKernelGen.h"
+#include "gfl/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+
+namespace mlir::gfl {
+
+#define GEN_PASS_DEF_GENERATEKERNELS
+#include "gfl/Transforms/Passes.h.inc"
+
+EnvKernelGen::EnvKernelGen(EnvOp env, ModuleOp module)
+    : env_(env), module_(module), loc_(env.getLoc()),
+      states_(env.getStates()), stateTypes_(env.getStateTypes()),
+      layout_(getActionLayout(env)) {
+  // Enumerable: every field an int with a domain or a bool, and the product
+  // of the radices fits comfortably in an i64.
+  double count = 1;
+  enumerable_ = true;
+  for (StateOp s : states_) {
+    Type t = s.getType();
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    Type elem = tensor ? tensor.getElementType() : t;
+    int64_t numel = tensor ? tensor.getNumElements() : 1;
+    double radix;
+    if (elem.isInteger(1))
+      radix = 2;
+    else if (elem.isInteger(32) && s.hasDomain())
+      radix = static_cast<double>(*s.getDomainHi() - *s.getDomainLo());
+    else {
+      enumerable_ = false;
+      break;
+    }
+    count *= std::pow(radix, static_cast<double>(numel));
+  }
+  if (enumerable_ && count > std::ldexp(1.0, 62))
+    enumerable_ = false;
+  stateCount_ = enumerable_ ? static_cast<int64_t>(count) : 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Row-level pieces
+//===----------------------------------------------------------------------===//
+
+Value EnvKernelGen::isTerminal(OpBuilder &b, Location loc, ValueRange states) {
+  if (TerminalOp term = env_.getTerminal())
+    return inlineRegion(b, term.getBody(), states).front();
+  return constBool(b, loc, false);
+}
+
+Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc,
+                                ValueRange states) {
+  auto rowType = RankedTensorType::get({layout_.numForward}, b.getI1Type());
+  Value row = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(rowType, false));
+  for (auto [family, offset] : llvm::zip(layout_.families, layout_.offsets)) {
+    ActionOp action = family;
+    int64_t base = offset;
+    auto loop = b.create<scf::ForOp>(
+        loc, constIndex(b, loc, 0), constIndex(b, loc, action.getNumActions()),
+        constIndex(b, loc, 1), ValueRange{row},
+        [&](OpBuilder &nb, Location nl, Value k, ValueRange iter) {
+          Value local = nb.create<arith::IndexCastOp>(nl, nb.getI32Type(), k);
+          SmallVector<Value> args(states.begin(), states.end());
+          for (Value p : decodeActionParams(nb, nl, local, action))
+            args.push_back(p);
+          Value ok = inlineRegion(nb, action.getGuard(), args).front();
+          Value at = nb.create<arith::AddIOp>(nl, k, constIndex(nb, nl, base));
+          Value next = nb.create<tensor::InsertOp>(nl, ok, iter[0], at);
+          nb.create<scf::YieldOp>(nl, next);
+        });
+    row = loop.getResult(0);
+  }
+  if (StopOp stop = env_.getStop()) {
+    Value ok = stop.hasGuard() ? inlineRegion(b, stop.getGuard(), states).front()
+                               : constBool(b, loc, true);
+    row = b.create<tensor::InsertOp>(
+        loc, ok, row, ValueRange{constIndex(b, loc, layout_.numBackward)});
+  }
+  // A terminal state allows nothing: its trajectory has ended.
+  if (env_.getTerminal()) {
+    Value none = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(rowType, false));
+    row = b.create<arith::SelectOp>(loc, isTerminal(b, loc, states), none, row);
+  }
+  return row;
+}
+
+Value EnvKernelGen::backwardMask(OpBuilder &b, Location loc,
+                                 ValueRange states) {
+  auto rowType = RankedTensorType::get({std::max<int64_t>(layout_.numBackward, 1)},
+                                       b.getI1Type());
+  Value row = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(rowType, false));
+  for (auto [family, offset] : llvm::zip(layout_.families, layout_.offsets)) {
+    ActionOp action = family;
+    int64_t base = offset;
+    auto loop = b.create<scf::ForOp>(
+        loc, constIndex(b, loc, 0), constIndex(b, loc, action.getNumActions()),
+        constIndex(b, loc, 1), ValueRange{row},
+        [&](OpBuilder &nb, Location nl, Value k, ValueRange iter) {
+          Value local = nb.create<arith::IndexCastOp>(nl, nb.getI32Type(), k);
+          SmallVector<Value> params = decodeActionParams(nb, nl, local, action);
+          SmallVector<Value> args(states.begin(), states.end());
+          args.append(params.begin(), params.end());
+          // s' has a parent by this action when s = undo(s') is a valid
+          // state, not terminal, allows the action, and steps back to s'.
+          SmallVector<Value> prev = inlineRegion(nb, action.getUndo(), args);
+          Value ok = constBool(nb, nl, true);
+          for (auto [s, v] : llvm::zip(states_, prev))
+            ok = nb.create<arith::AndIOp>(nl, ok, inDomain(nb, nl, s, v));
+          SmallVector<Value> prevArgs(prev.begin(), prev.end());
+          prevArgs.append(params.begin(), params.end());
+          Value allowed = inlineRegion(nb, action.getGuard(), prevArgs).front();
+          ok = nb.create<arith::AndIOp>(nl, ok, allowed);
+          if (env_.getTerminal()) {
+            Value term = isTerminal(nb, nl, prev);
+            Value notTerm = nb.create<arith::XOrIOp>(nl, term,
+                                                     constBool(nb, nl, true));
+            ok = nb.create<arith::AndIOp>(nl, ok, notTerm);
+          }
+          SmallVector<Value> again =
+              inlineRegion(nb, action.getUpdate(), prevArgs);
+          for (auto [x, y] : llvm::zip(again, states))
+            ok = nb.create<arith::AndIOp>(nl, ok, statesEqual(nb, nl, x, y));
+          Value at = nb.create<arith::AddIOp>(nl, k, constIndex(nb, nl, base));
+          nb.create<scf::YieldOp>(
+              nl, ValueRange{nb.create<tensor::InsertOp>(nl, ok, iter[0], at)});
+        });
+    row = loop.getResult(0);
+  }
+  return row;
+}
+
+SmallVector<Value> EnvKernelGen::dispatch(OpBuilder &b, Location loc,
+                                          ValueRange states, Value action,
+                                          bool backward, size_t family) {
+  if (family == layout_.families.size())
+    return SmallVector<Value>(states.begin(), states.end());
+  ActionOp op = layout_.families[family];
+  int64_t begin = layout_.offsets[family];
+  int64_t end = begin + op.getNumActions();
+  Value inRange = b.create<arith::AndIOp>(
+      loc,
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, action,
+                              constI32(b, loc, begin)),
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, action,
+                              constI32(b, loc, end)));
+  auto ifOp = b.create<scf::IfOp>(loc, TypeRange(stateTypes_), inRange,
+                                  /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value local = b.create<arith::SubIOp>(loc, action, constI32(b, loc, begin));
+    SmallVector<Value> args(states.begin(), states.end());
+    for (Value p : decodeActionParams(b, loc, local, op))
+      args.push_back(p);
+    Region &region = backward ? op.getUndo() : op.getUpdate();
+    b.create<scf::YieldOp>(loc, inlineRegion(b, region, args));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    b.create<scf::YieldOp>(
+        loc, dispatch(b, loc, states, action, backward, family + 1));
+  }
+  return SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+}
+
+SmallVector<Value> EnvKernelGen::step(OpBuilder &b, Location loc,
+                                      ValueRange states, Value action) {
+  return dispatch(b, loc, states, action, /*backward=*/false, 0);
+}
+
+SmallVector<Value> EnvKernelGen::backwardStep(OpBuilder &b, Location loc,
+                                              ValueRange states, Value action) {
+  return dispatch(b, loc, states, action, /*backward=*/true, 0);
+}
+
+Value EnvKernelGen::stepEnds(OpBuilder &b, Location loc, Value action,
+                             ValueRange next) {
+  Value ends = constBool(b, loc, false);
+  if (layout_.hasStop)
+    ends = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, action,
+                                   constI32(b, loc, layout_.numBackward));
+  if (env_.getTerminal())
+    ends = b.create<arith::OrIOp>(loc, ends, isTerminal(b, loc, next));
+  return ends;
+}
+
+Value EnvKernelGen::features(OpBuilder &b, Location loc, ValueRange states) {
+  return inlineRegion(b, env_.getFeatures().getBody(), states).front();
+}
+
+Value EnvKernelGen::logReward(OpBuilder &b, Location loc, ValueRange states) {
+  return inlineRegion(b, env_.getLogReward().getBody(), states).front();
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+void EnvKernelGen::generate(OpBuilder &b) {
+  Type i1 = b.getI1Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto add = [&](std::string name, SmallVector<Type> in,
+                 SmallVector<Type> scalars, SmallVector<Type> out,
+                 RowBody body) {
+    buildKernel(b, module_, loc_,
+                KernelSpec{"gfl_" + name, std::move(in), std::move(scalars),
+                           std::move(out), std::move(body)});
+  };
+  SmallVector<Type> st(stateTypes_.begin(), stateTypes_.end());
+  auto withState = [&](std::initializer_list<Type> extra) {
+    SmallVector<Type> v = st;
+    v.append(extra.begin(), extra.end());
+    return v;
+  };
+  size_t n = st.size();
+
+  add("init", {}, {}, st,
+      [&](OpBuilder &nb, Location l, Value, ValueRange, ValueRange) {
+        SmallVector<Value> rows;
+        for (StateOp s : states_)
+          rows.push_back(nb.create<arith::ConstantOp>(l, s.getInit()));
+        return rows;
+      });
+  add("terminal", st, {}, {i1},
+      [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+        return SmallVector<Value>{isTerminal(nb, l, in)};
+      });
+  add("forward_mask", st, {},
+      {RankedTensorType::get({layout_.numForward}, i1)},
+      [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+        return SmallVector<Value>{forwardMask(nb, l, in)};
+      });
+  add("step", withState({i32}), {}, withState({i1}),
+      [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+        Value action = in.back();
+        SmallVector<Value> next = step(nb, l, in.take_front(n), action);
+        next.push_back(stepEnds(nb, l, action, next));
+        return next;
+      });
+  if (layout_.numBackward > 0) {
+    add("backward_mask", st, {},
+        {RankedTensorType::get({layout_.numBackward}, i1)},
+        [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+          return SmallVector<Value>{backwardMask(nb, l, in)};
+        });
+    add("backward_step", withState({i32}), {}, st,
+        [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+          return backwardStep(nb, l, in.take_front(n), in.back());
+        });
+  }
+  add("log_reward", st, {}, {f32},
+      [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+        return SmallVector<Value>{logReward(nb, l, in)};
+      });
+  if (FeaturesOp feats = env_.getFeatures()) {
+    add("features", st, {},
+        {RankedTensorType::get({static_cast<int64_t>(feats.getSize())}, f32)},
+        [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+          return SmallVector<Value>{features(nb, l, in)};
+        });
+    buildSampleKernel(b);
+  }
+  if (enumerable_)
+    buildEnumerationKernels(b);
+}
+
+/// Mixed-radix code of the state: fields in order, elements row-major, the
+/// first element most significant.
+void EnvKernelGen::buildEnumerationKernels(OpBuilder &b) {
+  Type i64 = b.getI64Type();
+  struct Digit {
+    int64_t lo, radix;
+  };
+  auto digitOf = [](StateOp s) {
+    Type t = s.getType();
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    Type elem = tensor ? tensor.getElementType() : t;
+    if (elem.isInteger(1))
+      return Digit{0, 2};
+    return Digit{*s.getDomainLo(), *s.getDomainHi() - *s.getDomainLo()};
+  };
+  // Element access on a field as i64 digits; tensors are flattened.
+  auto flat = [](OpBuilder &nb, Location l, Value v) -> Value {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t)
+      return nb.create<tensor::FromElementsOp>(
+          l, RankedTensorType::get({1}, v.getType()), ValueRange{v});
+    if (t.getRank() == 1)
+      return v;
+    ReassociationIndices all;
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      all.push_back(d);
+    return nb.create<tensor::CollapseShapeOp>(
+        l, RankedTensorType::get({t.getNumElements()}, t.getElementType()), v,
+        ArrayRef<ReassociationIndices>{all});
+  };
+
+  buildKernel(
+      b, module_, loc_,
+      KernelSpec{"gfl_state_index", SmallVector<Type>(stateTypes_), {}, {i64},
+                 [&](OpBuilder &nb, Location l, Value, ValueRange in,
+                     ValueRange) {
+                   Value code = nb.create<arith::ConstantOp>(
+                       l, nb.getI64IntegerAttr(0));
+                   for (auto [s, v] : llvm::zip(states_, in)) {
+                     Digit d = digitOf(s);
+                     Value f = flat(nb, l, v);
+                     int64_t numel =
+                         cast<RankedTensorType>(f.getType()).getNumElements();
+                     auto loop = nb.create<scf::ForOp>(
+                         l, constIndex(nb, l, 0), constIndex(nb, l, numel),
+                         constIndex(nb, l, 1), ValueRange{code},
+                         [&](OpBuilder &lb, Location ll, Value k,
+                             ValueRange acc) {
+                           Value x = lb.create<tensor::ExtractOp>(ll, f, k);
+                           Value x64 =
+                               x.getType().isInteger(1)
+                                   ? lb.create<arith::ExtUIOp>(
+                                           ll, lb.getI64Type(), x)
+                                         .getResult()
+                                   : lb.create<arith::ExtSIOp>(
+                                           ll, lb.getI64Type(), x)
+                                         .getResult();
+                           Value digit = lb.create<arith::SubIOp>(
+                               ll, x64,
+                               lb.create<arith::ConstantOp>(
+                                   ll, lb.getI64IntegerAttr(d.lo)));
+                           Value scaled = lb.create<arith::MulIOp>(
+                               ll, acc[0],
+                               lb.create<arith::ConstantOp>(
+                                   ll, lb.getI64IntegerAttr(d.radix)));
+                           lb.create<scf::YieldOp>(
+                               ll, ValueRange{lb.create<arith::AddIOp>(
+                                       ll, scaled, digit)});
+                         });
+                     code = loop.getResult(0);
+                   }
+                   return SmallVector<Value>{code};
+                 }});
+
+  buildKernel(
+      b, module_, loc_,
+      KernelSpec{
+          "gfl_state_decode", {i64}, {}, SmallVector<Type>(stateTypes_),
+          [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+            Value rest = in.front();
+            SmallVector<Value> fields(states_.size());
+            // Least significant digits first: last field, last element.
+            for (int64_t i = static_cast<int64_t>(states_.size()) - 1; i >= 0;
+                 --i) {
+              StateOp s = states_[i];
+              Digit d = digitOf(s);
+              Type t = s.getType();
+              auto tensor = dyn_cast<RankedTensorType>(t);
+              Type elem = tensor ? tensor.getElementType() : t;
+              int64_t numel = tensor ? tensor.getNumElements() : 1;
+              auto flatType = RankedTensorType::get({numel}, elem);
+              Value init = nb.create<tensor::EmptyOp>(l, flatType.getShape(),
+                                                      elem);
+              auto loop = nb.create<scf::ForOp>(
+                  l, constIndex(nb, l, 0), constIndex(nb, l, numel),
+                  constIndex(nb, l, 1), ValueRange{rest, init},
+                  [&](OpBuilder &lb, Location ll, Value k, ValueRange acc) {
+                    Value radix = lb.create<arith::ConstantOp>(
+                        ll, lb.getI64IntegerAttr(d.radix));
+                    Value digit = lb.create<arith::RemSIOp>(ll, acc[0], radix);
+                    Value next = lb.create<arith::DivSIOp>(ll, acc[0], radix);
+                    Value v = lb.create<arith::AddIOp>(
+                        ll, digit,
+                        lb.create<arith::ConstantOp>(
+                            ll, lb.getI64IntegerAttr(d.lo)));
+                    Value x = lb.create<arith::TruncIOp>(ll, elem, v);
+                    Value pos = lb.create<arith::SubIOp>(
+                        ll, constIndex(lb, ll, numel - 1), k);
+                    Value out =
+                        lb.create<tensor::InsertOp>(ll, x, acc[1], pos);
+                    lb.create<scf::YieldOp>(ll, ValueRange{next, out});
+                  });
+              rest = loop.getResult(0);
+              Value field = loop.getResult(1);
+              if (!tensor) {
+                field = nb.create<tensor::ExtractOp>(
+                    l, field, ValueRange{constIndex(nb, l, 0)});
+              } else if (tensor.getRank() > 1) {
+                ReassociationIndices all;
+                for (int64_t dd = 0; dd < tensor.getRank(); ++dd)
+                  all.push_back(dd);
+                field = nb.create<tensor::ExpandShapeOp>(
+                    l, tensor, field, ArrayRef<ReassociationIndices>{all});
+              }
+              fields[i] = field;
+            }
+            return fields;
+          }});
+}
+
+//===----------------------------------------------------------------------===//
+// Safe indexing and the pass
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Clamps a dynamic index into [0, size): reads and writes at indices
+/// computed from state values (`bits[len]`) stay in bounds even for the
+/// invalid states that masks evaluate.
+Value clampIndex(OpBuilder &b, Location loc, Value index, int64_t size) {
+  Value zero = constIndex(b, loc, 0);
+  Value last = constIndex(b, loc, size - 1);
+  return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, index, zero),
+                                  last);
+}
+
+Value indexInBounds(OpBuilder &b, Location loc, Value index, int64_t size) {
+  return b.create<arith::AndIOp>(
+      loc,
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, index,
+                              constIndex(b, loc, 0)),
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, index,
+                              constIndex(b, loc, size)));
+}
+
+/// Out-of-range reads give the nearest element; out-of-range writes leave
+/// the tensor unchanged.
+void makeIndexingSafe(func::FuncOp func) {
+  OpBuilder b(func.getContext());
+  func.walk([&](tensor::ExtractOp op) {
+    auto type = op.getTensor().getType();
+    if (!type.hasStaticShape())
+      return;
+    b.setInsertionPoint(op);
+    for (OpOperand &idx : op.getIndicesMutable()) {
+      if (matchPattern(idx.get(), m_Constant()))
+        continue;
+      unsigned d = idx.getOperandNumber() - 1;
+      idx.set(clampIndex(b, op.getLoc(), idx.get(), type.getDimSize(d)));
+    }
+  });
+  func.walk([&](tensor::InsertOp op) {
+    auto type = op.getDest().getType();
+    if (!type.hasStaticShape())
+      return;
+    b.setInsertionPoint(op);
+    Value ok = constBool(b, op.getLoc(), true);
+    bool dynamic = false;
+    for (OpOperand &idx : op.getIndicesMutable()) {
+      if (matchPattern(idx.get(), m_Constant()))
+        continue;
+      dynamic = true;
+      unsigned d = idx.getOperandNumber() - 2;
+      int64_t size = type.getDimSize(d);
+      ok = b.create<arith::AndIOp>(op.getLoc(), ok,
+                                   indexInBounds(b, op.getLoc(), idx.get(), size));
+      idx.set(clampIndex(b, op.getLoc(), idx.get(), size));
+    }
+    if (!dynamic)
+      return;
+    Value old =
+        b.create<tensor::ExtractOp>(op.getLoc(), op.getDest(), op.getIndices());
+    Value v = b.create<arith::SelectOp>(op.getLoc(), ok, op.getScalar(), old);
+    op.getScalarMutable().set(v);
+  });
+}
+
+struct GenerateKernelsPass : impl::GenerateKernelsBase<GenerateKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<EnvOp> envs(module.getOps<EnvOp>());
+    if (envs.size() > 1) {
+      envs[1].emitError() << "only one gfl.env per module is supported";
+      return signalPassFailure();
+    }
+    if (envs.empty())
+      return;
+    EnvOp env = envs.front();
+    for (ActionOp action : env.getActions()) {
+      if (!action.hasUndo()) {
+        action.emitError() << "action '" << action.getName()
+                           << "' has no undo region; run gfl-derive-backward "
+                              "first";
+        return signalPassFailure();
+      }
+    }
+    OpBuilder b(module.getContext());
+    EnvKernelGen gen(env, module);
+    gen.generate(b);
+    // Record what the runtime needs to know about the env on the module.
+    ActionLayout layout = getActionLayout(env);
+    module->setAttr("gfl.num_actions", b.getI64IntegerAttr(layout.numForward));
+    module->setAttr("gfl.num_backward_actions",
+                    b.getI64IntegerAttr(layout.numBackward));
+    if (gen.enumerable())
+      module->setAttr("gfl.state_count", b.getI64IntegerAttr(gen.stateCount()));
+    env.erase();
+    for (auto func : module.getOps<func::FuncOp>())
+      makeIndexingSafe(func);
+  }
+};
+
+} // namespace
+
+} // namespace mlir::gfl

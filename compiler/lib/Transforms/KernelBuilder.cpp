@@ -1,0 +1,192 @@
+//===- KernelBuilder.cpp - Batched kernels from per-state env regions -----===//
+
+#include "KernelBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::gfl {
+
+RankedTensorType batchType(Type rowType) {
+  if (auto t = dyn_cast<RankedTensorType>(rowType)) {
+    SmallVector<int64_t> shape{ShapedType::kDynamic};
+    shape.append(t.getShape().begin(), t.getShape().end());
+    return RankedTensorType::get(shape, t.getElementType());
+  }
+  return RankedTensorType::get({ShapedType::kDynamic}, rowType);
+}
+
+Value constI32(OpBuilder &b, Location loc, int64_t v) {
+  return b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(v));
+}
+Value constIndex(OpBuilder &b, Location loc, int64_t v) {
+  return b.create<arith::ConstantIndexOp>(loc, v);
+}
+Value constF32(OpBuilder &b, Location loc, double v) {
+  return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
+}
+Value constBool(OpBuilder &b, Location loc, bool v) {
+  return b.create<arith::ConstantOp>(loc, b.getBoolAttr(v));
+}
+
+/// Offsets [b, 0, ...], sizes [1, shape...], strides [1, ...] of a row.
+static void rowSlice(OpBuilder &b, Value index, RankedTensorType batch,
+                     SmallVectorImpl<OpFoldResult> &offsets,
+                     SmallVectorImpl<OpFoldResult> &sizes,
+                     SmallVectorImpl<OpFoldResult> &strides) {
+  offsets.push_back(index);
+  sizes.push_back(b.getIndexAttr(1));
+  strides.push_back(b.getIndexAttr(1));
+  for (int64_t d = 1; d < batch.getRank(); ++d) {
+    offsets.push_back(b.getIndexAttr(0));
+    sizes.push_back(b.getIndexAttr(batch.getDimSize(d)));
+    strides.push_back(b.getIndexAttr(1));
+  }
+}
+
+func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
+                         const KernelSpec &spec) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  SmallVector<Type> args, results;
+  for (Type t : spec.inputRows)
+    args.push_back(batchType(t));
+  args.append(spec.scalars.begin(), spec.scalars.end());
+  for (Type t : spec.outputRows) {
+    args.push_back(batchType(t));
+    results.push_back(batchType(t));
+  }
+  auto func = b.create<func::FuncOp>(loc, spec.name,
+                                     b.getFunctionType(args, results));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  size_t nIn = spec.inputRows.size(), nScalar = spec.scalars.size();
+  for (size_t i = 0; i < args.size(); ++i)
+    if (isa<TensorType>(args[i]))
+      func.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                      b.getBoolAttr(i >= nIn + nScalar));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  ValueRange inputs = entry->getArguments().take_front(nIn);
+  ValueRange scalars = entry->getArguments().slice(nIn, nScalar);
+  ValueRange outputs = entry->getArguments().drop_front(nIn + nScalar);
+
+  // The batch size comes from the first output (every kernel has one).
+  Value size = b.create<tensor::DimOp>(loc, outputs.front(), 0);
+  auto forall = b.create<scf::ForallOp>(
+      loc, ArrayRef<OpFoldResult>{size}, ValueRange(outputs), std::nullopt);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(forall.getTerminator());
+    Value index = forall.getInductionVars().front();
+    SmallVector<Value> rows;
+    for (Value in : inputs) {
+      auto type = cast<RankedTensorType>(in.getType());
+      if (type.getRank() == 1) {
+        rows.push_back(b.create<tensor::ExtractOp>(loc, in, index));
+        continue;
+      }
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      rowSlice(b, index, type, offsets, sizes, strides);
+      auto rowType = RankedTensorType::get(type.getShape().drop_front(),
+                                           type.getElementType());
+      rows.push_back(b.create<tensor::ExtractSliceOp>(loc, rowType, in, offsets,
+                                                      sizes, strides));
+    }
+    SmallVector<Value> outRows = spec.body(b, loc, index, rows, scalars);
+    assert(outRows.size() == outputs.size() && "one row per output");
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    for (auto [row, dest] : llvm::zip(outRows, forall.getRegionIterArgs())) {
+      auto type = cast<RankedTensorType>(dest.getType());
+      Value src = row;
+      if (!isa<RankedTensorType>(row.getType())) {
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPoint(forall.getTerminator());
+        src = b.create<tensor::FromElementsOp>(
+            loc, RankedTensorType::get({1}, row.getType()), ValueRange{row});
+      }
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      rowSlice(b, index, type, offsets, sizes, strides);
+      b.create<tensor::ParallelInsertSliceOp>(loc, src, dest, offsets, sizes,
+                                              strides);
+    }
+  }
+  b.create<func::ReturnOp>(loc, forall.getResults());
+  return func;
+}
+
+SmallVector<Value> inlineRegion(OpBuilder &b, Region &region, ValueRange args) {
+  Block &block = region.front();
+  IRMapping mapping;
+  mapping.map(block.getArguments(), args);
+  for (Operation &op : block.without_terminator())
+    b.clone(op, mapping);
+  SmallVector<Value> results;
+  for (Value v : block.getTerminator()->getOperands())
+    results.push_back(mapping.lookupOrDefault(v));
+  return results;
+}
+
+SmallVector<Value> decodeActionParams(OpBuilder &b, Location loc, Value local,
+                                      ActionOp action) {
+  int64_t n = action.getNumParams();
+  SmallVector<Value> params(n);
+  Value rest = local;
+  for (int64_t i = n - 1; i >= 0; --i) {
+    auto [lo, hi] = action.getParamRange(i);
+    Value size = constI32(b, loc, hi - lo);
+    Value digit = b.create<arith::RemSIOp>(loc, rest, size);
+    params[i] = b.create<arith::AddIOp>(loc, digit, constI32(b, loc, lo));
+    rest = b.create<arith::DivSIOp>(loc, rest, size);
+  }
+  return params;
+}
+
+ActionLayout getActionLayout(EnvOp env) {
+  ActionLayout layout;
+  for (ActionOp a : env.getActions()) {
+    layout.families.push_back(a);
+    layout.offsets.push_back(layout.numBackward);
+    layout.numBackward += a.getNumActions();
+  }
+  layout.hasStop = static_cast<bool>(env.getStop());
+  layout.numForward = layout.numBackward + (layout.hasStop ? 1 : 0);
+  return layout;
+}
+
+Value statesEqual(OpBuilder &b, Location loc, Value x, Value y) {
+  auto type = dyn_cast<RankedTensorType>(x.getType());
+  Type elem = type ? type.getElementType() : x.getType();
+  auto cmp = [&](Value p, Value q) -> Value {
+    if (isa<FloatType>(elem))
+      return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, p, q);
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, p, q);
+  };
+  if (!type)
+    return cmp(x, y);
+  Value eq = cmp(x, y); // elementwise on tensors
+  return b.create<ReduceOp>(loc, ReduceKind::All, eq);
+}
+
+Value inDomain(OpBuilder &b, Location loc, StateOp state, Value v) {
+  if (!state.hasDomain())
+    return constBool(b, loc, true);
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  auto splat = [&](int64_t c) -> Value {
+    Value s = constI32(b, loc, c);
+    if (!type)
+      return s;
+    return b.create<tensor::SplatOp>(loc, s, type);
+  };
+  Value lo = splat(*state.getDomainLo()), hi = splat(*state.getDomainHi());
+  Value ok = b.create<arith::AndIOp>(
+      loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, v, lo),
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, v, hi));
+  if (!type)
+    return ok;
+  return b.create<ReduceOp>(loc, ReduceKind::All, ok);
+}
+
+} // namespace mlir::gfl
