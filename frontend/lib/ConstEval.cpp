@@ -157,6 +157,8 @@ private:
                   case BinaryOp::Mul:
                     return a * c;
                   case BinaryOp::Div:
+                    if (c == 0.0)
+                      return std::nullopt;
                     return a / c;
                   case BinaryOp::Mod:
                     if (c == 0.0)

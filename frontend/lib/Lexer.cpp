@@ -353,8 +353,12 @@ Token Lexer::next() {
     default:
       break;
     }
-    Token bad = make(TokenKind::Error, begin);
     unsigned char uc = static_cast<unsigned char>(c);
+    // A UTF-8 sequence is one character: report it once.
+    if (uc >= 0xc0)
+      while ((static_cast<unsigned char>(peek()) & 0xc0) == 0x80)
+        advance();
+    Token bad = make(TokenKind::Error, begin);
     if (std::isprint(uc))
       diags_.error(bad.range, fmt::format("unexpected character '{}'", c));
     else

@@ -15,16 +15,31 @@ struct NestingGuard {
   explicit NestingGuard(unsigned &d) : depth(d) { ++depth; }
   ~NestingGuard() { --depth; }
 };
+
+/// Counts the operators of a chain built by a loop (`a + b + c`, `x[i][j]`)
+/// as nesting: each one adds a level to the tree that later passes recurse
+/// through.
+struct ChainGuard {
+  unsigned &depth;
+  unsigned added = 0;
+  explicit ChainGuard(unsigned &d) : depth(d) {}
+  ~ChainGuard() { depth -= added; }
+  /// Adds a level; false once the nesting limit is exceeded.
+  bool extend() {
+    ++depth;
+    ++added;
+    return depth <= kMaxNesting;
+  }
+};
 } // namespace
 
 Parser::Parser(const SourceBuffer &buffer, DiagnosticEngine &diags)
     : buffer_(buffer), diags_(diags) {
   Lexer lexer(buffer, diags);
+  // Invalid tokens stay in the stream (the lexer reported them) so that the
+  // parser stops at them instead of misreading the tokens around them.
   while (true) {
-    Token t = lexer.next();
-    if (t.is(TokenKind::Error))
-      continue; // already reported
-    toks_.push_back(std::move(t));
+    toks_.push_back(lexer.next());
     if (toks_.back().is(TokenKind::Eof))
       break;
   }
@@ -75,6 +90,9 @@ static std::string describe(const Token &t) {
 }
 
 void Parser::errorAtCurrent(const std::string &message) {
+  // An invalid token was already reported by the lexer.
+  if (tok().is(TokenKind::Error))
+    return;
   diags_.error(tok().range, message);
 }
 
@@ -165,8 +183,8 @@ Program Parser::parseProgram() {
     std::unique_ptr<Decl> d = parseDecl();
     if (d && diags_.errorCount() == errorsBefore)
       program.decls.push_back(std::move(d));
-    else if (diags_.errorCount() != errorsBefore)
-      skipToDeclStart();
+    else
+      skipToDeclStart(); // also after an error at an invalid token
     if (pos_ == before)
       consume();
   }
@@ -593,11 +611,6 @@ bool Parser::parseOverrides(TrainItem &item) {
 bool Parser::parseStmtBlock(std::vector<StmtPtr> &out) {
   if (!expect(TokenKind::LBrace, "to open a statement block"))
     return false;
-  NestingGuard guard(nesting_);
-  if (nesting_ > kMaxNesting) {
-    errorAtCurrent("statements are nested too deeply");
-    return false;
-  }
   unsigned saveGroup = groupDepth_;
   groupDepth_ = 0;
   bool ok = true;
@@ -628,7 +641,15 @@ StmtPtr Parser::parseStmt() {
     let.range = rangeFrom(begin);
     return std::make_unique<LetStmt>(std::move(let));
   }
-  if (consumeIf(TokenKind::KwIf)) {
+  if (tok().is(TokenKind::KwIf)) {
+    // Statements nest through 'if' blocks and 'else if' chains. Checked
+    // before the condition, which is parsed one level deeper.
+    NestingGuard guard(nesting_);
+    if (nesting_ >= kMaxNesting) {
+      errorAtCurrent("statements are nested too deeply");
+      return nullptr;
+    }
+    consume();
     ExprPtr cond = parseExpr();
     std::vector<StmtPtr> thenBody, elseBody;
     if (!cond || !parseStmtBlock(thenBody))
@@ -746,7 +767,12 @@ ExprPtr Parser::parseBlockExpr() {
 
 ExprPtr Parser::parseOr() {
   ExprPtr lhs = parseAnd();
+  ChainGuard chain(nesting_);
   while (lhs && tok().is(TokenKind::KwOr) && continues()) {
+    if (!chain.extend()) {
+      errorAtCurrent("expression is nested too deeply");
+      return nullptr;
+    }
     SourceRange opR = consume().range;
     ExprPtr rhs = parseAnd();
     if (!rhs)
@@ -760,7 +786,12 @@ ExprPtr Parser::parseOr() {
 
 ExprPtr Parser::parseAnd() {
   ExprPtr lhs = parseNot();
+  ChainGuard chain(nesting_);
   while (lhs && tok().is(TokenKind::KwAnd) && continues()) {
+    if (!chain.extend()) {
+      errorAtCurrent("expression is nested too deeply");
+      return nullptr;
+    }
     SourceRange opR = consume().range;
     ExprPtr rhs = parseNot();
     if (!rhs)
@@ -835,8 +866,13 @@ ExprPtr Parser::parseComparison() {
 
 ExprPtr Parser::parseAdditive() {
   ExprPtr lhs = parseMultiplicative();
+  ChainGuard chain(nesting_);
   while (lhs && (tok().is(TokenKind::Plus) || tok().is(TokenKind::Minus)) &&
          continues()) {
+    if (!chain.extend()) {
+      errorAtCurrent("expression is nested too deeply");
+      return nullptr;
+    }
     BinaryOp op = tok().is(TokenKind::Plus) ? BinaryOp::Add : BinaryOp::Sub;
     SourceRange opR = consume().range;
     ExprPtr rhs = parseMultiplicative();
@@ -851,10 +887,15 @@ ExprPtr Parser::parseAdditive() {
 
 ExprPtr Parser::parseMultiplicative() {
   ExprPtr lhs = parseUnary();
+  ChainGuard chain(nesting_);
   while (lhs &&
          (tok().is(TokenKind::Star) || tok().is(TokenKind::Slash) ||
           tok().is(TokenKind::Percent)) &&
          continues()) {
+    if (!chain.extend()) {
+      errorAtCurrent("expression is nested too deeply");
+      return nullptr;
+    }
     BinaryOp op = tok().is(TokenKind::Star)    ? BinaryOp::Mul
                   : tok().is(TokenKind::Slash) ? BinaryOp::Div
                                                : BinaryOp::Mod;
@@ -907,7 +948,13 @@ ExprPtr Parser::parsePower() {
 
 ExprPtr Parser::parsePostfix() {
   ExprPtr e = parsePrimary();
-  while (e && continues()) {
+  ChainGuard chain(nesting_);
+  while (e && continues() &&
+         (tok().is(TokenKind::LBracket) || tok().is(TokenKind::Dot))) {
+    if (!chain.extend()) {
+      errorAtCurrent("expression is nested too deeply");
+      return nullptr;
+    }
     if (tok().is(TokenKind::LBracket)) {
       // In keyword arguments `hidden [256]` is a value, not an index; the
       // parser only gets here for a real postfix position.
@@ -928,15 +975,13 @@ ExprPtr Parser::parsePostfix() {
         return nullptr;
       SourceRange r(e->range.begin, prevEnd());
       e = std::make_unique<IndexExpr>(std::move(e), std::move(indices), r);
-    } else if (tok().is(TokenKind::Dot)) {
-      consume();
+    } else {
+      consume(); // .
       Ident member;
       if (!expectIdent(member, "a member name after '.'"))
         return nullptr;
       SourceRange r(e->range.begin, prevEnd());
       e = std::make_unique<MemberExpr>(std::move(e), std::move(member), r);
-    } else {
-      break;
     }
   }
   return e;

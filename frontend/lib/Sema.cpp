@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 
 namespace gfl {
@@ -107,12 +108,13 @@ void SemaImpl::checkParam(ParamDecl &p) {
   auto value = constant(*p.value, "a param value");
   Symbol sym;
   sym.binding = {BindingKind::Param, &p,
-                 static_cast<int>(result_.params.size())};
+                 value ? static_cast<int>(result_.params.size()) : -1};
   sym.declRange = p.name.range;
-  if (!value)
-    return;
-  sym.type = value->type;
-  if (!declare(p.name, sym))
+  // A param whose value is in error is still declared, with no type, so
+  // that its uses are not reported again as undeclared names.
+  if (value)
+    sym.type = value->type;
+  if (!declare(p.name, sym) || !value)
     return;
   result_.params.push_back({p.name.name, std::move(*value), &p});
 }
@@ -353,14 +355,10 @@ void SemaImpl::checkEnv(EnvDecl &env) {
   }
   if (env.features && statesOk) {
     Type t = check(*env.features);
+    // Env expressions only produce plain values (no trajectories).
     if (t.isValid()) {
-      if (!t.isValue())
-        diags_.error(env.features->range,
-                     fmt::format("features must be a tensor of numbers, got "
-                                 "{}",
-                                 t.str()));
-      else
-        info.featureSize = t.numElements();
+      assert(t.isValue() && "env expressions have value types");
+      info.featureSize = t.numElements();
     }
   }
   context_ = ExprContext::Const;
@@ -445,9 +443,9 @@ void SemaImpl::checkStmt(Stmt &s) {
   switch (s.kind) {
   case StmtKind::Let: {
     Let &l = static_cast<LetStmt &>(s).let;
+    // Declared even when its value is in error (with no type) so that its
+    // uses are not reported again as undeclared names.
     Type t = check(*l.value);
-    if (!t.isValid())
-      return;
     Symbol sym;
     sym.binding = {BindingKind::Let, &l, -1};
     sym.type = t;
@@ -494,11 +492,7 @@ void SemaImpl::checkStmt(Stmt &s) {
       diags_.note(sym->declRange, "declared here");
     return;
   }
-  if (!value.isValue()) {
-    diags_.error(a.value->range, "the assigned value must be a number, bool "
-                                 "or tensor");
-    return;
-  }
+  assert(value.isValue() && "statements only appear in env actions");
   if (!(value.shape.empty() || value.shape == target.shape)) {
     diags_.error(a.value->range,
                  fmt::format("cannot assign a value of type {} to a target of "
@@ -557,6 +551,21 @@ void SemaImpl::checkModel(ModelDecl &m) {
   if (!names.count("pf"))
     diags_.error(SourceRange(m.range.begin),
                  "the model must define the forward policy 'pf'");
+}
+
+/// Whether `m` declares a network `name` before `end` (all of them when
+/// `end` is null), whether or not it checked without errors.
+static bool declaresNet(const ModelDecl *m, const std::string &name,
+                        const NetDecl *end = nullptr) {
+  if (!m)
+    return false;
+  for (const NetDecl &n : m->nets) {
+    if (&n == end)
+      break;
+    if (n.name.name == name)
+      return true;
+  }
+  return false;
 }
 
 void SemaImpl::checkNet(NetDecl &net) {
@@ -646,10 +655,12 @@ void SemaImpl::checkNet(NetDecl &net) {
         }
         info.inputSize = trunk->outputSize;
       } else {
-        diags_.error(arrow.from->range,
-                     fmt::format("unknown network input '{}'; expected "
-                                 "'features' or an earlier network",
-                                 info.input));
+        // An earlier network in error was reported already.
+        if (!declaresNet(firstModel_, info.input, &net))
+          diags_.error(arrow.from->range,
+                       fmt::format("unknown network input '{}'; expected "
+                                   "'features' or an earlier network",
+                                   info.input));
         return;
       }
       // Output: `actions`, `backward_actions` or a size.
@@ -657,11 +668,8 @@ void SemaImpl::checkNet(NetDecl &net) {
           (static_cast<NameExpr &>(*arrow.to).name == "actions" ||
            static_cast<NameExpr &>(*arrow.to).name == "backward_actions")) {
         info.output = static_cast<NameExpr &>(*arrow.to).name;
-        if (!env) {
-          diags_.error(arrow.to->range,
-                       fmt::format("'{}' needs an environment", info.output));
-          return;
-        }
+        // The input check above already required an env (via features).
+        assert(env && "network inputs need an environment");
         info.outputSize = info.output == "actions" ? env->numActions
                                                    : env->numBackwardActions;
       } else {
@@ -762,6 +770,20 @@ void SemaImpl::checkObjective(ObjectiveDecl &o) {
     sym.type = Type::floatTy();
     sym.declRange = n.decl->name.range;
     scopes_.back().emplace(n.name, sym);
+  }
+  // Scalars in error are declared with no type so that their uses are not
+  // reported again as undeclared names.
+  if (firstModel_) {
+    for (const NetDecl &net : firstModel_->nets) {
+      if (net.def->kind != ExprKind::Call ||
+          static_cast<const CallExpr &>(*net.def).callee.name != "scalar" ||
+          result_.findNet(net.name.name))
+        continue;
+      Symbol sym;
+      sym.binding = {BindingKind::Network, &net, -1};
+      sym.declRange = net.name.range;
+      scopes_.back().emplace(net.name.name, sym);
+    }
   }
   pushScope(); // parameters
   bool ok = true;
@@ -1039,10 +1061,12 @@ void SemaImpl::checkTrain(TrainDecl &t) {
       info.optimizer = std::move(*opt);
       for (GroupOverride &g : item.overrides) {
         if (!result_.findNet(g.group.name)) {
-          diags_.error(g.group.range,
-                       fmt::format("unknown network '{}' in optimizer "
-                                   "overrides",
-                                   g.group.name));
+          // A network in error was reported already.
+          if (!declaresNet(firstModel_, g.group.name))
+            diags_.error(g.group.range,
+                         fmt::format("unknown network '{}' in optimizer "
+                                     "overrides",
+                                     g.group.name));
           continue;
         }
         ConfigCall oc{name, {}};

@@ -337,7 +337,8 @@ Type ExprChecker::checkCall(CallExpr &e) {
       return reduceResult(f, ts[0].elementType(), e.range);
     }
     if ((f == "min" || f == "max" || f == "logsumexp") && n >= 2) {
-      if (f != "logsumexp" && !arity(2, 2))
+      // min and max also take one tensor (above).
+      if (f != "logsumexp" && !arity(1, 2))
         return Type::invalid();
       Type acc = ts[0];
       for (size_t i = 0; i < n; ++i) {
@@ -598,11 +599,11 @@ Type ExprChecker::checkBlock(BlockExpr &e) {
   s.pushScope();
   bool ok = true;
   for (Let &l : e.lets) {
+    // Declared even when its value is in error (with no type) so that its
+    // uses are not reported again as undeclared names.
     Type t = check(*l.value);
-    if (!t.isValid()) {
+    if (!t.isValid())
       ok = false;
-      continue;
-    }
     Symbol sym;
     sym.binding = {BindingKind::Let, &l, -1};
     sym.type = t;
