@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cassert>
 #include <set>
 
@@ -93,11 +96,111 @@ CheckedProgram SemaImpl::run() {
   for (auto &d : program_.decls)
     if (d->kind == DeclKind::Train && !diags_.tooManyErrors())
       checkTrain(static_cast<TrainDecl &>(*d));
+  reportUnusedOverrides();
   return std::move(result_);
 }
 
-CheckedProgram analyze(Program &program, DiagnosticEngine &diags) {
-  return SemaImpl(program, diags).run();
+CheckedProgram analyze(Program &program, DiagnosticEngine &diags,
+                       const Overrides &overrides) {
+  return SemaImpl(program, diags, overrides).run();
+}
+
+//===----------------------------------------------------------------------===//
+// Command-line overrides
+//===----------------------------------------------------------------------===//
+
+bool SemaImpl::applyOverride(const std::string &name, ConstValue &value) {
+  auto it = overrides_.find(name);
+  if (it == overrides_.end())
+    return true;
+  usedOverrides_.insert(name);
+  const std::string &text = it->second;
+  auto fail = [&](const std::string &why) {
+    diags_.error(SourceRange(),
+                 fmt::format("--set {}={}: {}", name, text, why));
+    return false;
+  };
+  if (!value.type.isScalar())
+    return fail("only scalar values can be set from the command line");
+  double v = 0;
+  ScalarKind kind;
+  if (text == "true" || text == "false") {
+    kind = ScalarKind::Bool;
+    v = text == "true";
+  } else {
+    char *end = nullptr;
+    errno = 0;
+    v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+      return fail("not a number or bool");
+    bool integral = text.find_first_of(".eE") == std::string::npos;
+    kind = integral ? ScalarKind::Int : ScalarKind::Float;
+    if (integral && std::fabs(v) > 9007199254740992.0)
+      return fail("integer out of range");
+  }
+  ScalarKind want = value.type.scalar;
+  bool ok = kind == want || (want == ScalarKind::Float && kind == ScalarKind::Int);
+  if (!ok)
+    return fail(fmt::format("expected {}", spelling(want)));
+  value.data.assign(1, v);
+  return true;
+}
+
+void SemaImpl::applyTrainOverrides(TrainInfo &info, bool &haveObjective) {
+  struct IntSetting {
+    const char *name;
+    int64_t *field;
+    int64_t min;
+  };
+  for (IntSetting s : {IntSetting{"batch", &info.batch, 1},
+                       IntSetting{"iterations", &info.iterations, 0},
+                       IntSetting{"seed", &info.seed, 0}}) {
+    std::string key = std::string("train.") + s.name;
+    ConstValue v{Type::intTy(), {static_cast<double>(*s.field)}};
+    if (!overrides_.count(key) || !applyOverride(key, v))
+      continue;
+    if (v.scalar() < s.min) {
+      diags_.error(SourceRange(), fmt::format("--set {}: must be at least {}",
+                                              key, s.min));
+      continue;
+    }
+    *s.field = static_cast<int64_t>(v.scalar());
+  }
+  auto it = overrides_.find("train.objective");
+  if (it == overrides_.end())
+    return;
+  usedOverrides_.insert(it->first);
+  const ObjectiveInfo *obj = result_.findObjective(it->second);
+  if (!obj) {
+    diags_.error(SourceRange(),
+                 fmt::format("--set train.objective={}: unknown objective",
+                             it->second));
+    return;
+  }
+  info.objective = obj->name;
+  info.objectiveArgs.clear();
+  for (size_t i = 0; i < obj->defaults.size(); ++i) {
+    if (!obj->defaults[i]) {
+      diags_.error(SourceRange(),
+                   fmt::format("--set train.objective={}: objective needs a "
+                               "value for '{}', which has no default",
+                               obj->name, obj->scalarParams[i].first));
+      return;
+    }
+    info.objectiveArgs.push_back(*obj->defaults[i]);
+  }
+  haveObjective = true;
+}
+
+void SemaImpl::reportUnusedOverrides() {
+  for (const auto &[name, text] : overrides_) {
+    if (usedOverrides_.count(name))
+      continue;
+    diags_.error(SourceRange(),
+                 fmt::format("--set {}={}: no param or training setting named "
+                             "'{}'",
+                             name, text, name));
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -112,6 +215,8 @@ void SemaImpl::checkParam(ParamDecl &p) {
   sym.declRange = p.name.range;
   // A param whose value is in error is still declared, with no type, so
   // that its uses are not reported again as undeclared names.
+  if (value && !applyOverride(p.name.name, *value))
+    value.reset();
   if (value)
     sym.type = value->type;
   if (!declare(p.name, sym) || !value)
@@ -1101,6 +1206,7 @@ void SemaImpl::checkTrain(TrainDecl &t) {
                                key));
     }
   }
+  applyTrainOverrides(info, haveObjective);
   if (!haveObjective)
     diags_.error(SourceRange(t.range.begin),
                  "the train block must name an objective");

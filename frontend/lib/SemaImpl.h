@@ -11,6 +11,7 @@
 #include "gfl/Frontend/Sema.h"
 
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,8 +34,9 @@ struct Symbol {
 
 class SemaImpl {
 public:
-  SemaImpl(Program &program, DiagnosticEngine &diags)
-      : program_(program), diags_(diags) {}
+  SemaImpl(Program &program, DiagnosticEngine &diags,
+           const Overrides &overrides)
+      : program_(program), diags_(diags), overrides_(overrides) {}
 
   CheckedProgram run();
 
@@ -80,8 +82,16 @@ private:
   const Symbol *lookup(const std::string &name) const;
 
 public:
+  /// Applies `--set NAME=VALUE` to a param value or a train setting;
+  /// returns false (after reporting) when the text does not fit.
+  bool applyOverride(const std::string &name, ConstValue &value);
+  void applyTrainOverrides(TrainInfo &info, bool &haveObjective);
+  void reportUnusedOverrides();
+
   Program &program_;
   DiagnosticEngine &diags_;
+  const Overrides &overrides_;
+  std::set<std::string> usedOverrides_;
   CheckedProgram result_;
   std::vector<std::map<std::string, Symbol>> scopes_;
   ExprContext context_ = ExprContext::Const;

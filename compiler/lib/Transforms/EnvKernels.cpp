@@ -17,9 +17,8 @@ namespace mlir::gfl {
 #include "gfl/Transforms/Passes.h.inc"
 
 EnvKernelGen::EnvKernelGen(EnvOp env, ModuleOp module)
-    : env_(env), module_(module), loc_(env.getLoc()),
-      states_(env.getStates()), stateTypes_(env.getStateTypes()),
-      layout_(getActionLayout(env)) {
+    : env_(env), module_(module), loc_(env.getLoc()), states_(env.getStates()),
+      stateTypes_(env.getStateTypes()), layout_(getActionLayout(env)) {
   // Enumerable: every field an int with a domain or a bool, and the product
   // of the radices fits comfortably in an i64.
   double count = 1;
@@ -55,11 +54,10 @@ Value EnvKernelGen::isTerminal(OpBuilder &b, Location loc, ValueRange states) {
   return constBool(b, loc, false);
 }
 
-Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc,
-                                ValueRange states) {
+Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc, ValueRange states) {
   auto rowType = RankedTensorType::get({layout_.numForward}, b.getI1Type());
-  Value row = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(rowType, false));
+  Value row =
+      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowType, false));
   for (auto [family, offset] : llvm::zip(layout_.families, layout_.offsets)) {
     ActionOp action = family;
     int64_t base = offset;
@@ -79,8 +77,9 @@ Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc,
     row = loop.getResult(0);
   }
   if (StopOp stop = env_.getStop()) {
-    Value ok = stop.hasGuard() ? inlineRegion(b, stop.getGuard(), states).front()
-                               : constBool(b, loc, true);
+    Value ok = stop.hasGuard()
+                   ? inlineRegion(b, stop.getGuard(), states).front()
+                   : constBool(b, loc, true);
     row = b.create<tensor::InsertOp>(
         loc, ok, row, ValueRange{constIndex(b, loc, layout_.numBackward)});
   }
@@ -95,10 +94,10 @@ Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc,
 
 Value EnvKernelGen::backwardMask(OpBuilder &b, Location loc,
                                  ValueRange states) {
-  auto rowType = RankedTensorType::get({std::max<int64_t>(layout_.numBackward, 1)},
-                                       b.getI1Type());
-  Value row = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(rowType, false));
+  auto rowType = RankedTensorType::get(
+      {std::max<int64_t>(layout_.numBackward, 1)}, b.getI1Type());
+  Value row =
+      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowType, false));
   for (auto [family, offset] : llvm::zip(layout_.families, layout_.offsets)) {
     ActionOp action = family;
     int64_t base = offset;
@@ -122,8 +121,8 @@ Value EnvKernelGen::backwardMask(OpBuilder &b, Location loc,
           ok = nb.create<arith::AndIOp>(nl, ok, allowed);
           if (env_.getTerminal()) {
             Value term = isTerminal(nb, nl, prev);
-            Value notTerm = nb.create<arith::XOrIOp>(nl, term,
-                                                     constBool(nb, nl, true));
+            Value notTerm =
+                nb.create<arith::XOrIOp>(nl, term, constBool(nb, nl, true));
             ok = nb.create<arith::AndIOp>(nl, ok, notTerm);
           }
           SmallVector<Value> again =
@@ -207,11 +206,25 @@ Value EnvKernelGen::logReward(OpBuilder &b, Location loc, ValueRange states) {
 void EnvKernelGen::generate(OpBuilder &b) {
   Type i1 = b.getI1Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
   auto add = [&](std::string name, SmallVector<Type> in,
-                 SmallVector<Type> scalars, SmallVector<Type> out,
-                 RowBody body) {
+                 SmallVector<Type> scalars, SmallVector<Type> out, RowBody body,
+                 SmallVector<std::string> names) {
     buildKernel(b, module_, loc_,
                 KernelSpec{"gfl_" + name, std::move(in), std::move(scalars),
-                           std::move(out), std::move(body)});
+                           std::move(out), std::move(body), std::move(names)});
+  };
+  // Argument names: state fields as `state.NAME` (inputs) and `next.NAME` /
+  // `prev.NAME` (outputs).
+  auto fields = [&](const char *prefix) {
+    SmallVector<std::string> v;
+    for (StateOp s : states_)
+      v.push_back(std::string(prefix) + "." + s.getName().str());
+    return v;
+  };
+  auto cat = [](SmallVector<std::string> a,
+                std::initializer_list<SmallVector<std::string>> rest) {
+    for (const auto &r : rest)
+      a.append(r.begin(), r.end());
+    return a;
   };
   SmallVector<Type> st(stateTypes_.begin(), stateTypes_.end());
   auto withState = [&](std::initializer_list<Type> extra) {
@@ -221,50 +234,65 @@ void EnvKernelGen::generate(OpBuilder &b) {
   };
   size_t n = st.size();
 
-  add("init", {}, {}, st,
+  add(
+      "init", {}, {}, st,
       [&](OpBuilder &nb, Location l, Value, ValueRange, ValueRange) {
         SmallVector<Value> rows;
         for (StateOp s : states_)
           rows.push_back(nb.create<arith::ConstantOp>(l, s.getInit()));
         return rows;
-      });
-  add("terminal", st, {}, {i1},
+      },
+      fields("state"));
+  add(
+      "terminal", st, {}, {i1},
       [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
         return SmallVector<Value>{isTerminal(nb, l, in)};
-      });
-  add("forward_mask", st, {},
-      {RankedTensorType::get({layout_.numForward}, i1)},
+      },
+      cat(fields("state"), {{"terminal"}}));
+  add(
+      "forward_mask", st, {}, {RankedTensorType::get({layout_.numForward}, i1)},
       [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
         return SmallVector<Value>{forwardMask(nb, l, in)};
-      });
-  add("step", withState({i32}), {}, withState({i1}),
+      },
+      cat(fields("state"), {{"mask"}}));
+  add(
+      "step", withState({i32}), {}, withState({i1}),
       [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
         Value action = in.back();
         SmallVector<Value> next = step(nb, l, in.take_front(n), action);
         next.push_back(stepEnds(nb, l, action, next));
         return next;
-      });
+      },
+      cat(fields("state"), {{"action"}, fields("next"), {"done"}}));
   if (layout_.numBackward > 0) {
-    add("backward_mask", st, {},
+    add(
+        "backward_mask", st, {},
         {RankedTensorType::get({layout_.numBackward}, i1)},
         [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
           return SmallVector<Value>{backwardMask(nb, l, in)};
-        });
-    add("backward_step", withState({i32}), {}, st,
+        },
+        cat(fields("state"), {{"mask"}}));
+    add(
+        "backward_step", withState({i32}), {}, st,
         [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
           return backwardStep(nb, l, in.take_front(n), in.back());
-        });
+        },
+        cat(fields("state"), {{"action"}, fields("prev")}));
   }
-  add("log_reward", st, {}, {f32},
+  add(
+      "log_reward", st, {}, {f32},
       [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
         return SmallVector<Value>{logReward(nb, l, in)};
-      });
+      },
+      cat(fields("state"), {{"log_reward"}}));
   if (FeaturesOp feats = env_.getFeatures()) {
-    add("features", st, {},
+    add(
+        "features", st, {},
         {RankedTensorType::get({static_cast<int64_t>(feats.getSize())}, f32)},
         [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
           return SmallVector<Value>{features(nb, l, in)};
-        });
+        },
+        cat(fields("state"), {{"features"}}));
     buildSampleKernel(b);
   }
   if (enumerable_)
@@ -304,51 +332,61 @@ void EnvKernelGen::buildEnumerationKernels(OpBuilder &b) {
 
   buildKernel(
       b, module_, loc_,
-      KernelSpec{"gfl_state_index", SmallVector<Type>(stateTypes_), {}, {i64},
-                 [&](OpBuilder &nb, Location l, Value, ValueRange in,
-                     ValueRange) {
-                   Value code = nb.create<arith::ConstantOp>(
-                       l, nb.getI64IntegerAttr(0));
-                   for (auto [s, v] : llvm::zip(states_, in)) {
-                     Digit d = digitOf(s);
-                     Value f = flat(nb, l, v);
-                     int64_t numel =
-                         cast<RankedTensorType>(f.getType()).getNumElements();
-                     auto loop = nb.create<scf::ForOp>(
-                         l, constIndex(nb, l, 0), constIndex(nb, l, numel),
-                         constIndex(nb, l, 1), ValueRange{code},
-                         [&](OpBuilder &lb, Location ll, Value k,
-                             ValueRange acc) {
-                           Value x = lb.create<tensor::ExtractOp>(ll, f, k);
-                           Value x64 =
-                               x.getType().isInteger(1)
-                                   ? lb.create<arith::ExtUIOp>(
-                                           ll, lb.getI64Type(), x)
-                                         .getResult()
-                                   : lb.create<arith::ExtSIOp>(
-                                           ll, lb.getI64Type(), x)
-                                         .getResult();
-                           Value digit = lb.create<arith::SubIOp>(
-                               ll, x64,
-                               lb.create<arith::ConstantOp>(
-                                   ll, lb.getI64IntegerAttr(d.lo)));
-                           Value scaled = lb.create<arith::MulIOp>(
-                               ll, acc[0],
-                               lb.create<arith::ConstantOp>(
-                                   ll, lb.getI64IntegerAttr(d.radix)));
-                           lb.create<scf::YieldOp>(
-                               ll, ValueRange{lb.create<arith::AddIOp>(
-                                       ll, scaled, digit)});
-                         });
-                     code = loop.getResult(0);
-                   }
-                   return SmallVector<Value>{code};
-                 }});
+      KernelSpec{
+          "gfl_state_index",
+          SmallVector<Type>(stateTypes_),
+          {},
+          {i64},
+          [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+            Value code =
+                nb.create<arith::ConstantOp>(l, nb.getI64IntegerAttr(0));
+            for (auto [s, v] : llvm::zip(states_, in)) {
+              Digit d = digitOf(s);
+              Value f = flat(nb, l, v);
+              int64_t numel =
+                  cast<RankedTensorType>(f.getType()).getNumElements();
+              auto loop = nb.create<scf::ForOp>(
+                  l, constIndex(nb, l, 0), constIndex(nb, l, numel),
+                  constIndex(nb, l, 1), ValueRange{code},
+                  [&](OpBuilder &lb, Location ll, Value k, ValueRange acc) {
+                    Value x = lb.create<tensor::ExtractOp>(ll, f, k);
+                    Value x64 =
+                        x.getType().isInteger(1)
+                            ? lb.create<arith::ExtUIOp>(ll, lb.getI64Type(), x)
+                                  .getResult()
+                            : lb.create<arith::ExtSIOp>(ll, lb.getI64Type(), x)
+                                  .getResult();
+                    Value digit = lb.create<arith::SubIOp>(
+                        ll, x64,
+                        lb.create<arith::ConstantOp>(
+                            ll, lb.getI64IntegerAttr(d.lo)));
+                    Value scaled = lb.create<arith::MulIOp>(
+                        ll, acc[0],
+                        lb.create<arith::ConstantOp>(
+                            ll, lb.getI64IntegerAttr(d.radix)));
+                    lb.create<scf::YieldOp>(
+                        ll, ValueRange{
+                                lb.create<arith::AddIOp>(ll, scaled, digit)});
+                  });
+              code = loop.getResult(0);
+            }
+            return SmallVector<Value>{code};
+          },
+          [&] {
+            SmallVector<std::string> v;
+            for (StateOp s : states_)
+              v.push_back("state." + s.getName().str());
+            v.push_back("index");
+            return v;
+          }()});
 
   buildKernel(
       b, module_, loc_,
       KernelSpec{
-          "gfl_state_decode", {i64}, {}, SmallVector<Type>(stateTypes_),
+          "gfl_state_decode",
+          {i64},
+          {},
+          SmallVector<Type>(stateTypes_),
           [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
             Value rest = in.front();
             SmallVector<Value> fields(states_.size());
@@ -362,8 +400,8 @@ void EnvKernelGen::buildEnumerationKernels(OpBuilder &b) {
               Type elem = tensor ? tensor.getElementType() : t;
               int64_t numel = tensor ? tensor.getNumElements() : 1;
               auto flatType = RankedTensorType::get({numel}, elem);
-              Value init = nb.create<tensor::EmptyOp>(l, flatType.getShape(),
-                                                      elem);
+              Value init =
+                  nb.create<tensor::EmptyOp>(l, flatType.getShape(), elem);
               auto loop = nb.create<scf::ForOp>(
                   l, constIndex(nb, l, 0), constIndex(nb, l, numel),
                   constIndex(nb, l, 1), ValueRange{rest, init},
@@ -379,8 +417,7 @@ void EnvKernelGen::buildEnumerationKernels(OpBuilder &b) {
                     Value x = lb.create<arith::TruncIOp>(ll, elem, v);
                     Value pos = lb.create<arith::SubIOp>(
                         ll, constIndex(lb, ll, numel - 1), k);
-                    Value out =
-                        lb.create<tensor::InsertOp>(ll, x, acc[1], pos);
+                    Value out = lb.create<tensor::InsertOp>(ll, x, acc[1], pos);
                     lb.create<scf::YieldOp>(ll, ValueRange{next, out});
                   });
               rest = loop.getResult(0);
@@ -398,7 +435,13 @@ void EnvKernelGen::buildEnumerationKernels(OpBuilder &b) {
               fields[i] = field;
             }
             return fields;
-          }});
+          },
+          [&] {
+            SmallVector<std::string> v{"index"};
+            for (StateOp s : states_)
+              v.push_back("state." + s.getName().str());
+            return v;
+          }()});
 }
 
 //===----------------------------------------------------------------------===//
@@ -413,8 +456,8 @@ namespace {
 Value clampIndex(OpBuilder &b, Location loc, Value index, int64_t size) {
   Value zero = constIndex(b, loc, 0);
   Value last = constIndex(b, loc, size - 1);
-  return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, index, zero),
-                                  last);
+  return b.create<arith::MinSIOp>(
+      loc, b.create<arith::MaxSIOp>(loc, index, zero), last);
 }
 
 Value indexInBounds(OpBuilder &b, Location loc, Value index, int64_t size) {
@@ -455,8 +498,8 @@ void makeIndexingSafe(func::FuncOp func) {
       dynamic = true;
       unsigned d = idx.getOperandNumber() - 2;
       int64_t size = type.getDimSize(d);
-      ok = b.create<arith::AndIOp>(op.getLoc(), ok,
-                                   indexInBounds(b, op.getLoc(), idx.get(), size));
+      ok = b.create<arith::AndIOp>(
+          op.getLoc(), ok, indexInBounds(b, op.getLoc(), idx.get(), size));
       idx.set(clampIndex(b, op.getLoc(), idx.get(), size));
     }
     if (!dynamic)

@@ -63,10 +63,16 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
                                      b.getFunctionType(args, results));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   size_t nIn = spec.inputRows.size(), nScalar = spec.scalars.size();
-  for (size_t i = 0; i < args.size(); ++i)
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool isOutput = i >= nIn + nScalar;
     if (isa<TensorType>(args[i]))
       func.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
-                      b.getBoolAttr(i >= nIn + nScalar));
+                      b.getBoolAttr(isOutput));
+    if (isOutput)
+      func.setArgAttr(i, "gfl.output", b.getUnitAttr());
+  }
+  for (size_t i = 0; i < spec.argNames.size() && i < args.size(); ++i)
+    func.setArgAttr(i, "gfl.name", b.getStringAttr(spec.argNames[i]));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
   ValueRange inputs = entry->getArguments().take_front(nIn);

@@ -36,6 +36,9 @@ struct KernelSpec {
   SmallVector<Type> scalars;    // non-batched arguments (seed, epsilon...)
   SmallVector<Type> outputRows; // per-row types of the batch outputs
   RowBody body;
+  /// Names of all arguments (inputs, scalars, outputs), recorded as the
+  /// `gfl.name` argument attribute for the artifact's kernel table.
+  SmallVector<std::string> argNames;
 };
 
 /// Batch type of a per-row type: T -> tensor<?xT>, tensor<SxT> -> tensor<?xSxT>.

@@ -205,8 +205,17 @@ void EnvKernelGen::buildSampleKernel(OpBuilder &b) {
     return SmallVector<Value>(ifOp.getResults().begin(),
                               ifOp.getResults().end());
   };
+  SmallVector<std::string> names;
+  for (StateOp s : states_)
+    names.push_back("state." + s.getName().str());
+  names.append({"logits", "ended", "seed", "iteration", "step", "epsilon",
+                "temperature"});
+  for (StateOp s : states_)
+    names.push_back("next." + s.getName().str());
+  names.append({"action", "log_pf", "log_q", "done", "features"});
   buildKernel(b, module_, loc_,
-              KernelSpec{"gfl_sample_step", inputs, scalars, outputs, body});
+              KernelSpec{"gfl_sample_step", inputs, scalars, outputs, body,
+                         names});
 }
 
 } // namespace mlir::gfl

@@ -8,6 +8,7 @@
 
 #include "gfl/Conversion/Passes.h"
 #include "gfl/Dialect/GflDialect.h"
+#include "gfl/Pipeline/Pipeline.h"
 #include "gfl/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -17,9 +18,7 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
-  mlir::registerAllPasses();
-  mlir::gfl::registerGflConversionPasses();
-  mlir::gfl::registerGflTransformsPasses();
+  mlir::gfl::registerGflPassesAndPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

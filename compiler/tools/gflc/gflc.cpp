@@ -1,23 +1,40 @@
 //===- gflc.cpp - The .gfl compiler driver --------------------------------===//
 //
-//   gflc model.gfl --emit=ast     the checked AST
-//   gflc model.gfl --emit=mlir    the gfl dialect module
+//   gflc model.gfl -o model.gflx     the artifact (kernels + manifest)
+//   gflc model.gfl --emit=STAGE      one stage on stdout (or -o FILE):
+//     ast       the checked syntax tree
+//     mlir      the gfl dialect module (default without -o)
+//     kernels   tensor-level batched kernels
+//     lowered   bufferized kernels: loops over memrefs
+//     llvm      optimized LLVM IR with the packed entries and manifest
+//     asm       host assembly
+//     manifest  the artifact's JSON manifest
 //
 // Exit status: 0 on success, 1 when the input has errors (reported as
 // file:line:col diagnostics on stderr), 2 for unusable options or files.
 //
 //===----------------------------------------------------------------------===//
 
+#include "gfl/Compiler/Artifact.h"
 #include "gfl/Compiler/MLIRGen.h"
+#include "gfl/Dialect/GflOps.h"
 #include "gfl/Frontend/ASTDump.h"
 #include "gfl/Frontend/Parser.h"
 #include "gfl/Frontend/Sema.h"
 
+#include "gfl/Pipeline/Pipeline.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -31,7 +48,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { AST, MLIR };
+enum class Emit { AST, MLIR, Kernels, Lowered, LLVM, Asm, Manifest, Artifact };
 
 cl::OptionCategory gflcCategory("gflc options");
 
@@ -44,10 +61,110 @@ cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                     cl::cat(gflcCategory));
 
 cl::opt<Emit> emitAction(
-    "emit", cl::desc("What to produce"), cl::init(Emit::MLIR),
-    cl::values(clEnumValN(Emit::AST, "ast", "the checked syntax tree"),
-               clEnumValN(Emit::MLIR, "mlir", "the gfl dialect module")),
+    "emit",
+    cl::desc("What to produce (default: artifact with -o, else mlir)"),
+    cl::values(
+        clEnumValN(Emit::AST, "ast", "the checked syntax tree"),
+        clEnumValN(Emit::MLIR, "mlir", "the gfl dialect module"),
+        clEnumValN(Emit::Kernels, "kernels", "tensor-level batched kernels"),
+        clEnumValN(Emit::Lowered, "lowered", "bufferized loops over memrefs"),
+        clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+        clEnumValN(Emit::Asm, "asm", "host assembly"),
+        clEnumValN(Emit::Manifest, "manifest", "the JSON manifest"),
+        clEnumValN(Emit::Artifact, "artifact", "the .gflx shared object")),
     cl::cat(gflcCategory));
+
+cl::list<std::string> setValues(
+    "set", cl::desc("Override a param or train.SETTING at compile time"),
+    cl::value_desc("NAME=VALUE"), cl::cat(gflcCategory));
+
+cl::opt<std::string> targetCpu(
+    "mcpu", cl::desc("CPU to generate code for ('native' for this host)"),
+    cl::init("x86-64-v2"), cl::cat(gflcCategory));
+
+cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
+                           cl::Prefix, cl::init(3), cl::cat(gflcCategory));
+
+Emit effectiveEmit() {
+  if (emitAction.getNumOccurrences())
+    return emitAction;
+  return outputFilename == "-" ? Emit::MLIR : Emit::Artifact;
+}
+
+/// Runs the shared pipeline from `from` to `to` on `module`.
+bool runPipeline(mlir::ModuleOp module, bool fromDialect,
+                 mlir::gfl::PipelineStage from, mlir::gfl::PipelineStage to) {
+  mlir::PassManager pm(module->getContext());
+  if (fromDialect)
+    mlir::gfl::buildGflPipeline(pm, to);
+  else
+    mlir::gfl::buildGflPipelineRange(pm, from, to);
+  return mlir::succeeded(pm.run(module));
+}
+
+/// Everything after MLIRGen: the pipeline stages, LLVM IR, machine code.
+bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
+           const std::string &name, Emit emit, llvm::raw_ostream &out) {
+  using mlir::gfl::PipelineStage;
+  // Objectives are compiled with their gradients by a later stage; the
+  // artifact of this version carries the environment kernels.
+  for (auto obj :
+       llvm::make_early_inc_range(module.getOps<mlir::gfl::ObjectiveOp>()))
+    obj.erase();
+  if (!runPipeline(module, true, PipelineStage::Kernels, PipelineStage::Kernels))
+    return false;
+  if (emit == Emit::Kernels) {
+    module->print(out);
+    return true;
+  }
+  if (!runPipeline(module, false, PipelineStage::Kernels,
+                   PipelineStage::Lowered))
+    return false;
+  if (emit == Emit::Lowered) {
+    module->print(out);
+    return true;
+  }
+  llvm::json::Object manifest =
+      gfl::buildManifest(checked, module, gfl::kernelTable(module), name);
+  std::string manifestText;
+  llvm::raw_string_ostream(manifestText) << llvm::json::Value(std::move(manifest));
+  if (emit == Emit::Manifest) {
+    out << manifestText << "\n";
+    return true;
+  }
+  if (!runPipeline(module, false, PipelineStage::Lowered, PipelineStage::LLVM))
+    return false;
+  gfl::CodegenOptions options;
+  options.cpu = targetCpu;
+  options.optLevel = optLevel;
+  std::string error;
+  llvm::LLVMContext llvmContext;
+  auto llvmModule =
+      gfl::translateToLLVMIR(module, llvmContext, manifestText, options, error);
+  if (!llvmModule) {
+    llvm::errs() << name << ": error: " << error << "\n";
+    return false;
+  }
+  if (emit == Emit::LLVM) {
+    llvmModule->print(out, nullptr);
+    return true;
+  }
+  if (emit == Emit::Asm) {
+    llvm::SmallString<0> buffer;
+    llvm::raw_svector_ostream os(buffer);
+    if (!gfl::emitMachineCode(*llvmModule, os, false, options, error)) {
+      llvm::errs() << name << ": error: " << error << "\n";
+      return false;
+    }
+    out << buffer;
+    return true;
+  }
+  if (!gfl::writeArtifact(*llvmModule, outputFilename, options, error)) {
+    llvm::errs() << "gflc: error: " << error << "\n";
+    return false;
+  }
+  return true;
+}
 
 cl::opt<bool> splitInputFile(
     "split-input-file",
@@ -61,22 +178,31 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
   gfl::DiagnosticEngine diags(buffer);
   gfl::Parser parser(buffer, diags);
   gfl::Program program = parser.parseProgram();
+  gfl::Overrides overrides;
+  for (const std::string &kv : setValues) {
+    size_t eq = kv.find('=');
+    overrides[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  }
   gfl::CheckedProgram checked;
   if (!diags.hasErrors())
-    checked = gfl::analyze(program, diags);
+    checked = gfl::analyze(program, diags, overrides);
   for (const gfl::Diagnostic &d : diags.diagnostics())
     llvm::errs() << diags.format(d);
   if (diags.hasErrors())
     return false;
 
-  if (emitAction == Emit::AST) {
+  Emit emit = effectiveEmit();
+  if (emit == Emit::AST) {
     std::ostringstream os;
     gfl::dumpAST(program, os);
     out << os.str();
     return true;
   }
 
-  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::MLIRContext context(registry);
   mlir::OwningOpRef<mlir::ModuleOp> module =
       gfl::mlirGen(context, buffer, checked);
   if (!module || mlir::failed(mlir::verify(*module))) {
@@ -84,15 +210,19 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
                  << "module does not verify\n";
     return false;
   }
-  module->print(out, mlir::OpPrintingFlags());
-  out << "\n";
-  return true;
+  if (emit == Emit::MLIR) {
+    module->print(out, mlir::OpPrintingFlags());
+    out << "\n";
+    return true;
+  }
+  return lower(*module, checked, name, emit, out);
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  mlir::gfl::registerGflPassesAndPipelines();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(gflcCategory);
@@ -105,6 +235,24 @@ int main(int argc, char **argv) {
                  << "': " << ec.message() << "\n";
     return 2;
   }
+  std::string name =
+      inputFilename == "-" ? std::string("<stdin>") : inputFilename.getValue();
+  std::string text = (*fileOrErr)->getBuffer().str();
+  if (optLevel > 3) {
+    llvm::errs() << "gflc: error: -O must be 0, 1, 2 or 3\n";
+    return 2;
+  }
+
+  // An artifact is written (atomically) by the linker step, not streamed.
+  if (effectiveEmit() == Emit::Artifact) {
+    if (outputFilename == "-" || splitInputFile) {
+      llvm::errs() << "gflc: error: an artifact is a binary file: give "
+                      "-o FILE.gflx (and no --split-input-file)\n";
+      return 2;
+    }
+    return compile(name, std::move(text), llvm::nulls()) ? 0 : 1;
+  }
+
   std::error_code ec;
   auto outFile = std::make_unique<llvm::ToolOutputFile>(
       outputFilename, ec, llvm::sys::fs::OF_None);
@@ -113,9 +261,6 @@ int main(int argc, char **argv) {
                  << "': " << ec.message() << "\n";
     return 2;
   }
-  std::string name =
-      inputFilename == "-" ? std::string("<stdin>") : inputFilename.getValue();
-  std::string text = (*fileOrErr)->getBuffer().str();
 
   bool ok = true;
   if (!splitInputFile) {

@@ -121,10 +121,16 @@ struct CheckedProgram {
   const ObjectiveInfo *findObjective(const std::string &name) const;
 };
 
+/// Command-line overrides (`gflc --set NAME=VALUE`): a param by name, or a
+/// training setting as `train.batch`, `train.iterations`, `train.seed`,
+/// `train.objective`.
+using Overrides = std::map<std::string, std::string>;
+
 /// Checks `program` (filling in expression types and bindings) and returns
 /// its summary. On error, diagnostics are reported and the summary is
 /// partial; callers must check diags.hasErrors().
-CheckedProgram analyze(Program &program, DiagnosticEngine &diags);
+CheckedProgram analyze(Program &program, DiagnosticEngine &diags,
+                       const Overrides &overrides = {});
 
 /// The largest tensor Sema accepts (elements of a state field, constant or
 /// one-hot encoding), so that hostile inputs cannot exhaust memory.

@@ -1,0 +1,44 @@
+//===- Pipeline.h - The one gfl pass pipeline -------------------*- C++ -*-===//
+//
+// The lowering from the gfl dialect to the LLVM dialect, defined once and
+// used by gflc (its --emit stages) and gfl-opt (registered pipelines), so
+// that lit can run any stage in isolation:
+//
+//   gfl-to-kernels  derive backward actions, generate the batched kernels
+//   gfl-lower       ... lower gfl ops, bufferize, loops over memrefs
+//   gfl-to-llvm     ... the LLVM dialect, ready for translation
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_PIPELINE_PIPELINE_H
+#define GFL_PIPELINE_PIPELINE_H
+
+namespace mlir {
+class OpPassManager;
+namespace gfl {
+
+enum class PipelineStage {
+  Kernels, // tensor-level kernels (func.func on batch tensors)
+  Lowered, // loops over memrefs (after bufferization)
+  LLVM,    // LLVM dialect
+};
+
+/// Appends the passes from the gfl dialect up to and including `stage` to a
+/// pass manager anchored on builtin.module.
+void buildGflPipeline(OpPassManager &pm, PipelineStage stage);
+
+/// Appends the passes that take a module at `from` to `to` (from < to).
+void buildGflPipelineRange(OpPassManager &pm, PipelineStage from,
+                           PipelineStage to);
+
+/// Registers gfl-to-kernels, gfl-lower and gfl-to-llvm for gfl-opt.
+void registerGflPipelines();
+
+/// Registers every pass the pipeline uses (upstream and gfl) and the gfl
+/// pipelines. Tools call it once before building a pipeline.
+void registerGflPassesAndPipelines();
+
+} // namespace gfl
+} // namespace mlir
+
+#endif // GFL_PIPELINE_PIPELINE_H

@@ -1,0 +1,104 @@
+//===- Pipeline.cpp - The one gfl pass pipeline ---------------------------===//
+
+#include "gfl/Pipeline/Pipeline.h"
+#include "gfl/Conversion/Passes.h"
+#include "gfl/Transforms/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+namespace mlir::gfl {
+
+namespace {
+
+/// Appends a textual pipeline fragment; the fragments are fixed strings, so
+/// a parse failure is a bug in this file.
+void addPasses(OpPassManager &pm, llvm::StringRef fragment) {
+  if (failed(parsePassPipeline(fragment, pm)))
+    llvm::report_fatal_error("gfl: invalid built-in pass pipeline fragment");
+}
+
+void addKernelPasses(OpPassManager &pm) {
+  pm.addPass(createDeriveBackward());
+  pm.addPass(createGenerateKernels());
+}
+
+void addLoweringPasses(OpPassManager &pm) {
+  pm.addPass(createConvertGflToStandard());
+  addPasses(pm, "canonicalize,cse,func.func(convert-elementwise-to-linalg)");
+  // Kernels take their batch buffers as identity-layout memrefs (the ABI of
+  // docs/artifact.md); destinations returned by a kernel become its output
+  // arguments. Copies go through linalg.copy so that they lower to loops and
+  // need no runtime library.
+  bufferization::OneShotBufferizationOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  options.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  options.memCpyFn = [](OpBuilder &b, Location loc, Value from,
+                        Value to) -> LogicalResult {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  pm.addPass(bufferization::createOneShotBufferizePass(options));
+  // Per-state temporaries are hoisted out of the batch loop (one buffer per
+  // kernel call, not per state) before deallocations are placed.
+  addPasses(pm, "drop-equivalent-buffer-results,"
+                "func.func(scf-forall-to-for,buffer-hoisting,"
+                "buffer-loop-hoisting),"
+                "buffer-deallocation-pipeline,"
+                "convert-linalg-to-loops,canonicalize,cse");
+}
+
+void addLLVMPasses(OpPassManager &pm) {
+  addPasses(pm, "convert-math-to-funcs,expand-strided-metadata,lower-affine,"
+                "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+                "convert-arith-to-llvm,finalize-memref-to-llvm,"
+                "convert-func-to-llvm,convert-cf-to-llvm,"
+                "reconcile-unrealized-casts");
+}
+
+} // namespace
+
+void buildGflPipelineRange(OpPassManager &pm, PipelineStage from,
+                           PipelineStage to) {
+  // `from` names the stage the input is already at; the input of the first
+  // range is the gfl dialect itself (below Kernels).
+  auto after = [&](PipelineStage s) { return from < s && s <= to; };
+  if (after(PipelineStage::Lowered))
+    addLoweringPasses(pm);
+  if (after(PipelineStage::LLVM))
+    addLLVMPasses(pm);
+}
+
+void buildGflPipeline(OpPassManager &pm, PipelineStage stage) {
+  addKernelPasses(pm);
+  buildGflPipelineRange(pm, PipelineStage::Kernels, stage);
+}
+
+void registerGflPipelines() {
+  PassPipelineRegistration<>(
+      "gfl-to-kernels", "gfl dialect to tensor-level batched kernels",
+      [](OpPassManager &pm) { buildGflPipeline(pm, PipelineStage::Kernels); });
+  PassPipelineRegistration<>(
+      "gfl-lower", "gfl dialect to loops over memrefs (bufferized kernels)",
+      [](OpPassManager &pm) { buildGflPipeline(pm, PipelineStage::Lowered); });
+  PassPipelineRegistration<>(
+      "gfl-to-llvm", "gfl dialect to the LLVM dialect",
+      [](OpPassManager &pm) { buildGflPipeline(pm, PipelineStage::LLVM); });
+}
+
+void registerGflPassesAndPipelines() {
+  registerAllPasses();
+  registerGflConversionPasses();
+  registerGflTransformsPasses();
+  registerGflPipelines();
+}
+
+} // namespace mlir::gfl
