@@ -48,8 +48,9 @@ createTargetMachine(const CodegenOptions &options, std::string &error) {
   return tm;
 }
 
-/// `void NAME_packed(void **args)` calling `_mlir_ciface_NAME` with the
-/// argument that each args[i] points at.
+/// `void NAME_packed(void **args)` calling `_mlir_ciface_NAME`: args[i] is
+/// the memref descriptor of a buffer argument, or points at the value of a
+/// scalar argument.
 void addPackedEntry(llvm::Module &module, llvm::Function &ciface,
                     llvm::StringRef name) {
   llvm::LLVMContext &ctx = module.getContext();
@@ -63,7 +64,8 @@ void addPackedEntry(llvm::Module &module, llvm::Function &ciface,
   for (unsigned i = 0; i < ciface.arg_size(); ++i) {
     llvm::Value *slotAddr = b.CreateConstGEP1_64(ptrTy, fn->getArg(0), i);
     llvm::Value *slot = b.CreateLoad(ptrTy, slotAddr);
-    args.push_back(b.CreateLoad(ciface.getArg(i)->getType(), slot));
+    llvm::Type *type = ciface.getArg(i)->getType();
+    args.push_back(type->isPointerTy() ? slot : b.CreateLoad(type, slot));
   }
   b.CreateCall(&ciface, args);
   b.CreateRetVoid();

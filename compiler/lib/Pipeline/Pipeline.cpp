@@ -57,7 +57,8 @@ void addLoweringPasses(OpPassManager &pm) {
 }
 
 void addLLVMPasses(OpPassManager &pm) {
-  addPasses(pm, "convert-math-to-funcs,expand-strided-metadata,lower-affine,"
+  addPasses(pm, "arith-expand,convert-math-to-funcs,expand-strided-metadata,"
+                "lower-affine,"
                 "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
                 "convert-arith-to-llvm,finalize-memref-to-llvm,"
                 "convert-func-to-llvm,convert-cf-to-llvm,"

@@ -3,8 +3,8 @@
 // A .gflx file is an ELF shared object for the host. It exports
 //   - `gfl_manifest`: a NUL-terminated JSON document (docs/artifact.md), and
 //   - one `gfl_<kernel>_packed(void **args)` entry per kernel, where args[i]
-//     points at the i-th argument of the kernel's C interface (a pointer to a
-//     memref descriptor for buffers, the value itself for scalars).
+//     is the memref descriptor of a buffer argument, or points at the value
+//     of a scalar argument.
 //
 //===----------------------------------------------------------------------===//
 

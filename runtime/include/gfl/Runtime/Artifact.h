@@ -1,0 +1,69 @@
+//===- Artifact.h - Loading .gflx artifacts ---------------------*- C++ -*-===//
+//
+// An artifact is a shared object exporting `gfl_manifest` (JSON) and one
+// `gfl_<kernel>_packed(void **args)` entry per kernel (docs/artifact.md).
+// Loading checks the ABI version and that every kernel of the manifest's
+// table is present.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_ARTIFACT_H
+#define GFL_RUNTIME_ARTIFACT_H
+
+#include "gfl/Runtime/Json.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gfl {
+
+/// The ABI version this runtime understands.
+constexpr int kRuntimeAbiVersion = 1;
+
+struct KernelArg {
+  std::string name;
+  bool buffer = true; // false: a scalar passed by value
+  std::string dtype;  // int32, int64, float32, bool
+  std::vector<int64_t> shape; // -1 for the batch dimension
+  bool output = false;
+};
+
+using PackedKernel = void (*)(void **);
+
+struct Kernel {
+  std::string name;
+  PackedKernel entry = nullptr;
+  std::vector<KernelArg> args;
+
+  /// Calls the kernel; `args[i]` is the memref descriptor of a buffer
+  /// argument, or points at the value of a scalar argument.
+  void operator()(std::vector<void *> &args) const { entry(args.data()); }
+};
+
+class Artifact {
+public:
+  /// Opens `path`; returns nullptr with a one-line reason in `error`.
+  static std::unique_ptr<Artifact> open(const std::string &path,
+                                        std::string &error);
+  ~Artifact();
+  Artifact(const Artifact &) = delete;
+  Artifact &operator=(const Artifact &) = delete;
+
+  const json::Value &manifest() const { return manifest_; }
+  /// The kernel `name` (e.g. "gfl_step"), or nullptr if absent.
+  const Kernel *kernel(const std::string &name) const;
+  const std::string &path() const { return path_; }
+
+private:
+  Artifact() = default;
+  void *handle_ = nullptr;
+  std::string path_;
+  json::Value manifest_;
+  std::map<std::string, Kernel> kernels_;
+};
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_ARTIFACT_H
