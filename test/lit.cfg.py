@@ -22,5 +22,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.gfl_tools_dir, config.llvm_tools_dir]
-tools = ["gflc", "gfl-opt"]
+tools = ["gflc", "gfl-opt", "llvm-nm"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

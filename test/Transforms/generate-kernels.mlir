@@ -1,0 +1,121 @@
+// RUN: gfl-opt %s --gfl-generate-kernels | FileCheck %s
+// RUN: gfl-opt %s --gfl-generate-kernels --canonicalize | FileCheck %s --check-prefix=CANON
+
+// A counter in [0, 4) that adds 1 or 2 (action family "add"), may stop, and
+// ends by itself at 3.
+
+gfl.env @counter {
+  gfl.state "n" : i32 domain [0, 4) init 0 : i32
+  gfl.action "add" params [1, 3) guard {
+  ^bb0(%n: i32, %k: i32):
+    %s = arith.addi %n, %k : i32
+    %four = arith.constant 4 : i32
+    %ok = arith.cmpi slt, %s, %four : i32
+    gfl.yield %ok : i1
+  } update {
+  ^bb0(%n: i32, %k: i32):
+    %s = arith.addi %n, %k : i32
+    gfl.yield %s : i32
+  } undo {
+  ^bb0(%n: i32, %k: i32):
+    %s = arith.subi %n, %k : i32
+    gfl.yield %s : i32
+  }
+  gfl.stop
+  gfl.terminal {
+  ^bb0(%n: i32):
+    %three = arith.constant 3 : i32
+    %t = arith.cmpi eq, %n, %three : i32
+    gfl.yield %t : i1
+  }
+  gfl.log_reward {
+  ^bb0(%n: i32):
+    %f = arith.sitofp %n : i32 to f32
+    gfl.yield %f : f32
+  }
+  gfl.features size 4 {
+  ^bb0(%n: i32):
+    %h = gfl.onehot %n classes 4 : i32 -> tensor<4xf32>
+    gfl.yield %h : tensor<4xf32>
+  }
+}
+
+// The env becomes kernels; what the runtime needs is kept on the module.
+// CHECK: module attributes {gfl.num_actions = 3 : i64, gfl.num_backward_actions = 2 : i64, gfl.state_count = 4 : i64}
+// CHECK-NOT: gfl.env
+
+// Outputs are destination tensors, returned, marked writable and gfl.output.
+// CHECK-LABEL: func.func @gfl_init
+// CHECK-SAME:    (%[[OUT:.*]]: tensor<?xi32> {bufferization.writable = true, gfl.name = "state.n", gfl.output}) -> tensor<?xi32> attributes {llvm.emit_c_interface}
+// CHECK:         %[[B:.*]] = tensor.dim %[[OUT]], %{{.*}} : tensor<?xi32>
+// CHECK:         scf.forall (%[[I:.*]]) in (%[[B]]) shared_outs(%[[ACC:.*]] = %[[OUT]]) -> (tensor<?xi32>) {
+// CHECK:           tensor.parallel_insert_slice %{{.*}} into %[[ACC]][%[[I]]] [1] [1] : tensor<1xi32> into tensor<?xi32>
+
+// CHECK-LABEL: func.func @gfl_terminal
+// CHECK-SAME:    gfl.name = "state.n"
+// CHECK-SAME:    gfl.name = "terminal", gfl.output
+
+// The forward mask loops over each family's parameters and adds the exit;
+// a terminal state allows nothing.
+// CHECK-LABEL: func.func @gfl_forward_mask
+// CHECK-SAME:    tensor<?x3xi1>
+// CHECK:         %[[ROW:.*]] = scf.for {{.*}} -> (tensor<3xi1>)
+// CHECK:         %[[EXIT:.*]] = tensor.insert %{{.*}} into %[[ROW]][%{{.*}}] : tensor<3xi1>
+// CHECK:         %[[TERM:.*]] = arith.cmpi eq
+// CHECK:         arith.select %[[TERM]], %{{.*}}, %[[EXIT]] : tensor<3xi1>
+
+// The step dispatches on the flat action: family "add" covers [0, 2), 2 is
+// the exit; done = exit or terminal(next).
+// CHECK-LABEL: func.func @gfl_step
+// CHECK-SAME:    gfl.name = "action"
+// CHECK-SAME:    gfl.name = "next.n", gfl.output
+// CHECK-SAME:    gfl.name = "done", gfl.output
+// CHECK:         scf.if %{{.*}} -> (i32) {
+// CHECK:           arith.addi
+// CHECK:         } else {
+// CHECK:         arith.ori
+
+// A backward action is valid when undo gives an in-domain, non-terminal
+// state that allows the action and steps back to the same state.
+// CHECK-LABEL: func.func @gfl_backward_mask
+// CHECK-SAME:    tensor<?x2xi1>
+// CHECK:         arith.subi
+// CHECK:         arith.cmpi sge
+// CHECK:         arith.cmpi slt
+// CHECK:         arith.xori
+// CHECK:         arith.addi
+// CHECK:         arith.cmpi eq
+
+// CHECK-LABEL: func.func @gfl_backward_step
+// CHECK:         scf.if
+// CHECK:           arith.subi
+
+// CHECK-LABEL: func.func @gfl_log_reward
+// CHECK:         arith.sitofp
+// CHECK-LABEL: func.func @gfl_features
+// CHECK:         gfl.onehot %{{.*}} classes 4 : i32 -> tensor<4xf32>
+
+// The fused sampling step: Philox (10 rounds of two 32x32 products),
+// inverse CDF, step, features.
+// CHECK-LABEL: func.func @gfl_sample_step
+// CHECK-SAME:    gfl.name = "logits"
+// CHECK-SAME:    gfl.name = "ended"
+// CHECK-SAME:    %{{.*}}: i64 {gfl.name = "seed"}
+// CHECK-SAME:    %{{.*}}: i64 {gfl.name = "iteration"}
+// CHECK-SAME:    %{{.*}}: i64 {gfl.name = "step"}
+// CHECK-SAME:    %{{.*}}: f32 {gfl.name = "epsilon"}
+// CHECK-SAME:    %{{.*}}: f32 {gfl.name = "temperature"}
+// CHECK-SAME:    gfl.name = "action", gfl.output
+// CHECK-SAME:    gfl.name = "log_pf", gfl.output
+// CHECK-COUNT-20: arith.mului_extended
+// CHECK:         gfl.onehot
+
+// Enumerable: every field is an int with a domain (4 states).
+// CHECK-LABEL: func.func @gfl_state_index
+// CHECK-SAME:    tensor<?xi64>
+// CHECK-LABEL: func.func @gfl_state_decode
+
+// After canonicalization the row of the init kernel is the constant 0.
+// CANON-LABEL: func.func @gfl_init
+// CANON:         %[[ZERO:.*]] = arith.constant dense<0> : tensor<1xi32>
+// CANON:         tensor.parallel_insert_slice %[[ZERO]]
