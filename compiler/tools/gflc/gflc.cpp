@@ -26,6 +26,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
@@ -203,6 +204,24 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::MLIRContext context(registry);
+  // Errors from passes (e.g. a backward action that cannot be derived) point
+  // into the .gfl file: print them like frontend errors, with the line.
+  mlir::ScopedDiagnosticHandler handler(
+      &context, [&](mlir::Diagnostic &d) -> mlir::LogicalResult {
+        auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(d.getLocation());
+        if (!loc || loc.getFilename() != name)
+          return mlir::failure(); // not ours: the default handler prints it
+        gfl::Severity severity = d.getSeverity() == mlir::DiagnosticSeverity::Error
+                                     ? gfl::Severity::Error
+                                 : d.getSeverity() ==
+                                         mlir::DiagnosticSeverity::Warning
+                                     ? gfl::Severity::Warning
+                                     : gfl::Severity::Note;
+        gfl::SourceLoc at{0, loc.getLine(), loc.getColumn()};
+        llvm::errs() << diags.format(
+            {severity, gfl::SourceRange(at), d.str()});
+        return mlir::success();
+      });
   mlir::OwningOpRef<mlir::ModuleOp> module =
       gfl::mlirGen(context, buffer, checked);
   if (!module || mlir::failed(mlir::verify(*module))) {
