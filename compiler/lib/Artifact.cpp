@@ -77,6 +77,14 @@ std::unique_ptr<llvm::Module>
 translateToLLVMIR(mlir::ModuleOp llvmDialect, llvm::LLVMContext &ctx,
                   const std::string &manifestJson,
                   const CodegenOptions &options, std::string &error) {
+  // The gfl.* argument attributes served the kernel table; LLVM has no use
+  // for them.
+  llvmDialect.walk([](mlir::LLVM::LLVMFuncOp func) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+      func.removeArgAttr(i, "gfl.name");
+      func.removeArgAttr(i, "gfl.output");
+    }
+  });
   mlir::DialectRegistry registry;
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);

@@ -153,3 +153,47 @@ gfl.env @lossy {
     gfl.yield %z : f32
   }
 }
+
+// -----
+
+// A bool guarded by `not done` (xor with true) or `done` is set back to
+// false / true.
+// CHECK-LABEL: gfl.env @flags
+// CHECK:       gfl.action "finish" guard {
+// CHECK:       } undo {
+// CHECK-NEXT:  ^bb0(%{{.*}}: i1, %[[B:.*]]: i1):
+// CHECK-NEXT:    %[[F:.*]] = arith.constant false
+// CHECK-NEXT:    gfl.yield %[[F]], %[[B]] : i1, i1
+// CHECK:       gfl.action "reopen" guard {
+// CHECK:       } undo {
+// CHECK-NEXT:  ^bb0(%[[A:.*]]: i1, %{{.*}}: i1):
+// CHECK-NEXT:    %[[T:.*]] = arith.constant true
+// CHECK-NEXT:    gfl.yield %[[A]], %[[T]] : i1, i1
+gfl.env @flags {
+  gfl.state "done" : i1 init false
+  gfl.state "open" : i1 init true
+  gfl.action "finish" guard {
+  ^bb0(%d: i1, %o: i1):
+    %t = arith.constant true
+    %nd = arith.xori %d, %t : i1
+    gfl.yield %nd : i1
+  } update {
+  ^bb0(%d: i1, %o: i1):
+    %t = arith.constant true
+    gfl.yield %t, %o : i1, i1
+  }
+  gfl.action "reopen" guard {
+  ^bb0(%d: i1, %o: i1):
+    gfl.yield %o : i1
+  } update {
+  ^bb0(%d: i1, %o: i1):
+    %f = arith.constant false
+    gfl.yield %d, %f : i1, i1
+  }
+  gfl.stop
+  gfl.log_reward {
+  ^bb0(%d: i1, %o: i1):
+    %z = arith.constant 0.0 : f32
+    gfl.yield %z : f32
+  }
+}

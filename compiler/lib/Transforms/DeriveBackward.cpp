@@ -119,8 +119,27 @@ private:
   }
 
   /// The value the guard requires `read` to equal, when it says so with a
-  /// state-independent `k` (`read == k` or `k == read`).
-  Value guardedOldValue(function_ref<bool(Value)> isRead) {
+  /// state-independent `k` (`read == k` or `k == read`); for bools also
+  /// `read` (true) and `not read` (false). Returns a value from the guard
+  /// region, or a constant created in `b`.
+  Value guardedOldValue(OpBuilder &b, function_ref<bool(Value)> isRead) {
+    for (Value c : guardConjuncts) {
+      if (c.getType().isInteger(1) && isRead(c))
+        return b.create<arith::ConstantOp>(action.getLoc(), b.getBoolAttr(true));
+      if (auto x = c.getDefiningOp<arith::XOrIOp>()) {
+        auto isTrue = [](Value v) {
+          auto cst = v.getDefiningOp<arith::ConstantOp>();
+          auto attr = cst ? dyn_cast<BoolAttr>(cst.getValue()) : BoolAttr();
+          if (auto i = cst ? dyn_cast<IntegerAttr>(cst.getValue()) : IntegerAttr())
+            return i.getType().isInteger(1) && i.getValue().isAllOnes();
+          return attr && attr.getValue();
+        };
+        if ((isRead(x.getLhs()) && isTrue(x.getRhs())) ||
+            (isRead(x.getRhs()) && isTrue(x.getLhs())))
+          return b.create<arith::ConstantOp>(action.getLoc(),
+                                             b.getBoolAttr(false));
+      }
+    }
     for (Value c : guardConjuncts) {
       auto cmp = c.getDefiningOp<arith::CmpIOp>();
       if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
@@ -178,10 +197,11 @@ private:
         return failure();
       Block &guard = action.getGuard().front();
       Value k = guardedOldValue(
-          [&](Value v) { return v == guard.getArgument(field); });
+          b, [&](Value v) { return v == guard.getArgument(field); });
       if (!k)
         return failure();
-      return cloneIndependent(b, k, fromGuard);
+      return k.getParentBlock() == &guard ? cloneIndependent(b, k, fromGuard)
+                                          : k;
     }
     // Tensor field: x[i] = x[i] +- c, or x[i] = v with the guard x[i] == k.
     auto insert = next.getDefiningOp<tensor::InsertOp>();
@@ -214,12 +234,13 @@ private:
     if (!isStateIndependent(scalar, numStates))
       return failure();
     Block &guard = action.getGuard().front();
-    Value k = guardedOldValue([&](Value v) {
+    Value k = guardedOldValue(b, [&](Value v) {
       return readsSameElement(v, guard.getArgument(field));
     });
     if (!k)
       return failure();
-    Value prev = cloneIndependent(b, k, fromGuard);
+    Value prev =
+        k.getParentBlock() == &guard ? cloneIndependent(b, k, fromGuard) : k;
     return b.create<tensor::InsertOp>(loc, prev, after, indices).getResult();
   }
 
