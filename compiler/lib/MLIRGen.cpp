@@ -207,6 +207,9 @@ OwningOpRef<ModuleOp> MLIRGenImpl::generate() {
     params.push_back(b_.getNamedAttr(p.name, constAttr(p.value)));
   module->setAttr("gfl.params", b_.getDictionaryAttr(params));
 
+  if (checked_.train && !checked_.train->objective.empty())
+    module->setAttr("gfl.train_objective",
+                    b_.getStringAttr(checked_.train->objective));
   if (checked_.env)
     genEnv(*checked_.env);
   for (const ObjectiveInfo &o : checked_.objectives)

@@ -28,6 +28,7 @@ void addPasses(OpPassManager &pm, llvm::StringRef fragment) {
 void addKernelPasses(OpPassManager &pm) {
   pm.addPass(createDeriveBackward());
   pm.addPass(createGenerateKernels());
+  pm.addPass(createAutodiff());
 }
 
 void addLoweringPasses(OpPassManager &pm) {

@@ -32,17 +32,22 @@ Value constBool(OpBuilder &b, Location loc, bool v) {
   return b.create<arith::ConstantOp>(loc, b.getBoolAttr(v));
 }
 
-/// Offsets [b, 0, ...], sizes [1, shape...], strides [1, ...] of a row.
-static void rowSlice(OpBuilder &b, Value index, RankedTensorType batch,
+/// Offsets [b, 0, ...], sizes [1, shape...], strides [1, ...] of a row of
+/// `batch`; dynamic row dimensions are read with tensor.dim.
+static void rowSlice(OpBuilder &b, Location loc, Value index, Value batch,
                      SmallVectorImpl<OpFoldResult> &offsets,
                      SmallVectorImpl<OpFoldResult> &sizes,
                      SmallVectorImpl<OpFoldResult> &strides) {
+  auto type = cast<RankedTensorType>(batch.getType());
   offsets.push_back(index);
   sizes.push_back(b.getIndexAttr(1));
   strides.push_back(b.getIndexAttr(1));
-  for (int64_t d = 1; d < batch.getRank(); ++d) {
+  for (int64_t d = 1; d < type.getRank(); ++d) {
     offsets.push_back(b.getIndexAttr(0));
-    sizes.push_back(b.getIndexAttr(batch.getDimSize(d)));
+    if (type.isDynamicDim(d))
+      sizes.push_back(b.create<tensor::DimOp>(loc, batch, d).getResult());
+    else
+      sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
     strides.push_back(b.getIndexAttr(1));
   }
 }
@@ -95,7 +100,7 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
         continue;
       }
       SmallVector<OpFoldResult> offsets, sizes, strides;
-      rowSlice(b, index, type, offsets, sizes, strides);
+      rowSlice(b, loc, index, in, offsets, sizes, strides);
       auto rowType = RankedTensorType::get(type.getShape().drop_front(),
                                            type.getElementType());
       rows.push_back(b.create<tensor::ExtractSliceOp>(loc, rowType, in, offsets,
@@ -103,21 +108,24 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
     }
     SmallVector<Value> outRows = spec.body(b, loc, index, rows, scalars);
     assert(outRows.size() == outputs.size() && "one row per output");
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    // Row slices (and the dims they need) are computed before the
+    // terminator, whose region may only hold the parallel inserts.
+    SmallVector<Value> sources;
+    SmallVector<SmallVector<OpFoldResult>> offsetsOf, sizesOf, stridesOf;
     for (auto [row, dest] : llvm::zip(outRows, forall.getRegionIterArgs())) {
-      auto type = cast<RankedTensorType>(dest.getType());
       Value src = row;
-      if (!isa<RankedTensorType>(row.getType())) {
-        OpBuilder::InsertionGuard g2(b);
-        b.setInsertionPoint(forall.getTerminator());
+      if (!isa<RankedTensorType>(row.getType()))
         src = b.create<tensor::FromElementsOp>(
             loc, RankedTensorType::get({1}, row.getType()), ValueRange{row});
-      }
-      SmallVector<OpFoldResult> offsets, sizes, strides;
-      rowSlice(b, index, type, offsets, sizes, strides);
-      b.create<tensor::ParallelInsertSliceOp>(loc, src, dest, offsets, sizes,
-                                              strides);
+      sources.push_back(src);
+      rowSlice(b, loc, index, dest, offsetsOf.emplace_back(),
+               sizesOf.emplace_back(), stridesOf.emplace_back());
     }
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    for (auto [i, dest] : llvm::enumerate(forall.getRegionIterArgs()))
+      b.create<tensor::ParallelInsertSliceOp>(loc, sources[i], dest,
+                                              offsetsOf[i], sizesOf[i],
+                                              stridesOf[i]);
   }
   b.create<func::ReturnOp>(loc, forall.getResults());
   return func;

@@ -107,11 +107,6 @@ bool runPipeline(mlir::ModuleOp module, bool fromDialect,
 bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
            const std::string &name, Emit emit, llvm::raw_ostream &out) {
   using mlir::gfl::PipelineStage;
-  // Objectives are compiled with their gradients by a later stage; the
-  // artifact of this version carries the environment kernels.
-  for (auto obj :
-       llvm::make_early_inc_range(module.getOps<mlir::gfl::ObjectiveOp>()))
-    obj.erase();
   if (!runPipeline(module, true, PipelineStage::Kernels, PipelineStage::Kernels))
     return false;
   if (emit == Emit::Kernels) {

@@ -48,4 +48,35 @@ def GenerateKernels : Pass<"gfl-generate-kernels", "ModuleOp"> {
   ];
 }
 
+def Autodiff : Pass<"gfl-autodiff", "ModuleOp"> {
+  let summary = "Compile objectives into loss kernels and fused gradient kernels";
+  let description = [{
+    For every `gfl.objective @NAME`, generates `gfl_obj_NAME`: the loss of
+    every trajectory of a padded batch. Its inputs are the per-step rows the
+    body reads (`log_pf`, `log_pb`, `log_f`, `log_r_step`, `energy`:
+    `[B, T]`), `log_r`, `log_z`, `n` (non-exit transitions) and `exited`
+    (the trajectory ended with the exit action, so `log_pf` has `n + 1`
+    valid entries instead of `n`), then the objective's scalar parameters.
+
+    For the objective named by the module attribute `gfl.train_objective`
+    (all objectives when it is absent) it also generates
+    `gfl_obj_NAME_grad`, the fused forward and reverse-mode pass. Given the
+    same inputs and the upstream gradient `d_loss` of each trajectory, it
+    returns the loss and the gradients with respect to the learned
+    quantities the body reads (`d_log_pf`, `d_log_pb`, `d_log_f`: `[B, T]`;
+    `d_log_z`). Entries past a row's valid length get gradient 0.
+
+    Differentiation covers straight-line bodies: arithmetic, math functions,
+    `huber`, `logsumexp`, `stop_grad`, `select`, sequence reads, reductions
+    (sum, min, max, logsumexp) and `cumsum`. Loops (`range_reduce`),
+    `if`-expressions and batch collectives are reported as not yet
+    differentiable.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // GFL_TRANSFORMS_PASSES_TD

@@ -15,14 +15,23 @@
 
 namespace gfl {
 
-/// The descriptor layout for ranks up to 8 (sizes and strides are the first
-/// `rank` entries of each array).
+/// The descriptor of a rank-R memref: {allocated, aligned, offset,
+/// sizes[R], strides[R]}, the strides directly after the R sizes.
 template <int Rank> struct MemRefDescriptor {
   void *allocated;
   void *aligned;
   int64_t offset;
   int64_t sizes[Rank];
   int64_t strides[Rank];
+};
+
+/// Storage for a descriptor of any rank up to 8; `shape` entries hold the
+/// sizes, then the strides follow immediately (not at a fixed offset).
+struct AnyRankDescriptor {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t shapeAndStrides[16];
 };
 
 /// Owning row-major storage with a descriptor for a given shape.
@@ -50,10 +59,11 @@ public:
     desc_.allocated = data_.data();
     desc_.aligned = data_.data();
     desc_.offset = 0;
+    int rank = static_cast<int>(shape_.size());
     int64_t stride = 1;
-    for (int i = static_cast<int>(shape_.size()) - 1; i >= 0; --i) {
-      desc_.sizes[i] = shape_[i];
-      desc_.strides[i] = stride;
+    for (int i = rank - 1; i >= 0; --i) {
+      desc_.shapeAndStrides[i] = shape_[i];
+      desc_.shapeAndStrides[rank + i] = stride;
       stride *= shape_[i];
     }
     return &desc_;
@@ -62,7 +72,7 @@ public:
 private:
   std::vector<int64_t> shape_;
   std::vector<T> data_;
-  MemRefDescriptor<8> desc_{};
+  AnyRankDescriptor desc_{};
 };
 
 } // namespace gfl
