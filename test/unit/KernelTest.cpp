@@ -386,3 +386,51 @@ TEST(ArtifactLoading, BadFilesGiveOneLineErrors) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(PolicyKernels, MaskedLogSoftmaxGatherAndGradient) {
+  Kernels k(GFL_HYPERGRID_2D);
+  const int64_t N = 3, A = 4;
+  Buffer<float> logits({N, A});
+  float vals[] = {0.3f, -1.2f, 2.0f, 0.5f, 1.0f, 1.0f, 1.0f, 1.0f,
+                  -0.5f, 0.0f, 4.0f, -3.0f};
+  for (int i = 0; i < N * A; ++i)
+    logits[i] = vals[i];
+  Buffer<uint8_t> mask({N, A}, 1);
+  mask[0 * A + 2] = 0; // masked in row 0
+  mask[2 * A + 0] = 0;
+  Buffer<int32_t> action({N});
+  action[0] = 1;
+  action[1] = -1; // padding
+  action[2] = 3;
+  Buffer<float> logp({N});
+  std::vector<void *> args{logits.descriptor(), mask.descriptor(),
+                           action.descriptor(), logp.descriptor()};
+  k.get("gfl_policy_log_prob")(args);
+  Buffer<float> g({N}, 2.0f), dlogits({N, A});
+  std::vector<void *> gargs{logits.descriptor(), mask.descriptor(),
+                            action.descriptor(), g.descriptor(),
+                            dlogits.descriptor()};
+  k.get("gfl_policy_log_prob_grad")(gargs);
+  for (int64_t i = 0; i < N; ++i) {
+    double z = 0;
+    for (int64_t a = 0; a < A; ++a)
+      if (mask[i * A + a])
+        z += std::exp(double(logits[i * A + a]));
+    if (action[i] < 0) {
+      EXPECT_EQ(logp[i], 0.0f);
+      for (int64_t a = 0; a < A; ++a)
+        EXPECT_EQ(dlogits[i * A + a], 0.0f);
+      continue;
+    }
+    EXPECT_NEAR(logp[i], logits[i * A + action[i]] - std::log(z), 1e-6);
+    for (int64_t a = 0; a < A; ++a) {
+      double p = mask[i * A + a] ? std::exp(double(logits[i * A + a])) / z : 0;
+      double expected = 2.0 * ((a == action[i]) - p);
+      EXPECT_NEAR(dlogits[i * A + a], expected, 1e-6) << i << " " << a;
+    }
+  }
+}
+
+} // namespace

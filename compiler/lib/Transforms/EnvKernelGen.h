@@ -46,6 +46,7 @@ private:
   SmallVector<Value> dispatch(OpBuilder &b, Location loc, ValueRange states,
                               Value action, bool backward, size_t family);
   void buildEnumerationKernels(OpBuilder &b);
+  void buildPolicyKernels(OpBuilder &b);
 
   EnvOp env_;
   ModuleOp module_;

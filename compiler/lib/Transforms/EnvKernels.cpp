@@ -285,6 +285,7 @@ void EnvKernelGen::generate(OpBuilder &b) {
         return SmallVector<Value>{logReward(nb, l, in)};
       },
       cat(fields("state"), {{"log_reward"}}));
+  buildPolicyKernels(b);
   if (FeaturesOp feats = env_.getFeatures()) {
     add(
         "features", st, {},
@@ -297,6 +298,67 @@ void EnvKernelGen::generate(OpBuilder &b) {
   }
   if (enumerable_)
     buildEnumerationKernels(b);
+}
+
+/// log pi(a | s) of a masked log-softmax policy, and its gradient with
+/// respect to the logits: d logits = g (onehot(a) - softmax), zero where
+/// masked. Rows with action -1 (padding) give 0 and no gradient. The action
+/// count is dynamic, so the same kernels serve P_F and P_B.
+void EnvKernelGen::buildPolicyKernels(OpBuilder &b) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i1 = b.getI1Type();
+  auto logitsRow = RankedTensorType::get({ShapedType::kDynamic}, f32);
+  auto maskRow = RankedTensorType::get({ShapedType::kDynamic}, i1);
+  auto gather = [](OpBuilder &nb, Location l, Value row, Value action)
+      -> std::pair<Value, Value> {
+    Value valid = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge,
+                                           action, constI32(nb, l, 0));
+    Value safe = nb.create<arith::MaxSIOp>(l, action, constI32(nb, l, 0));
+    Value idx = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), safe);
+    return {valid, nb.create<tensor::ExtractOp>(l, row, idx)};
+  };
+  buildKernel(
+      b, module_, loc_,
+      KernelSpec{"gfl_policy_log_prob",
+                 {logitsRow, maskRow, i32},
+                 {},
+                 {f32},
+                 [&](OpBuilder &nb, Location l, Value, ValueRange in,
+                     ValueRange) -> SmallVector<Value> {
+                   Value lp = nb.create<MaskedLogSoftmaxOp>(l, in[0], in[1]);
+                   auto [valid, v] = gather(nb, l, lp, in[2]);
+                   return {nb.create<arith::SelectOp>(l, valid, v,
+                                                      constF32(nb, l, 0.0))};
+                 },
+                 {"logits", "mask", "action", "log_prob"}});
+  buildKernel(
+      b, module_, loc_,
+      KernelSpec{
+          "gfl_policy_log_prob_grad",
+          {logitsRow, maskRow, i32, f32},
+          {},
+          {logitsRow},
+          [&](OpBuilder &nb, Location l, Value, ValueRange in,
+              ValueRange) -> SmallVector<Value> {
+            Value lp = nb.create<MaskedLogSoftmaxOp>(l, in[0], in[1]);
+            Value size = nb.create<tensor::DimOp>(l, in[0], 0);
+            Value valid = nb.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::sge, in[2], constI32(nb, l, 0));
+            Value g = nb.create<arith::SelectOp>(l, valid, in[3],
+                                                 constF32(nb, l, 0.0));
+            Value gs = nb.create<tensor::SplatOp>(l, g, logitsRow,
+                                                  ValueRange{size});
+            Value p = nb.create<math::ExpOp>(l, lp);
+            Value d = nb.create<arith::NegFOp>(
+                l, nb.create<arith::MulFOp>(l, gs, p));
+            Value safe =
+                nb.create<arith::MaxSIOp>(l, in[2], constI32(nb, l, 0));
+            Value idx =
+                nb.create<arith::IndexCastOp>(l, nb.getIndexType(), safe);
+            Value cur = nb.create<tensor::ExtractOp>(l, d, idx);
+            Value next = nb.create<arith::AddFOp>(l, cur, g);
+            return {nb.create<tensor::InsertOp>(l, next, d, idx)};
+          },
+          {"logits", "mask", "action", "d_log_prob", "d_logits"}});
 }
 
 /// Mixed-radix code of the state: fields in order, elements row-major, the
