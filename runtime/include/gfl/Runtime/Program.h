@@ -1,0 +1,134 @@
+//===- Program.h - A loaded artifact with typed specs and tensor calls -*- C++ -*-===//
+//
+// gfl::Program reads an artifact's manifest into the environment, network
+// and training specs, and calls its kernels on LibTorch CPU tensors by
+// argument name. Nothing here knows a particular environment or objective.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_PROGRAM_H
+#define GFL_RUNTIME_PROGRAM_H
+
+#include "gfl/Runtime/Artifact.h"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gfl {
+
+struct FieldSpec {
+  std::string name;
+  torch::ScalarType dtype;
+  std::vector<int64_t> shape; // per state
+};
+
+struct EnvSpec {
+  std::string name;
+  std::vector<FieldSpec> fields;
+  int64_t numActions = 0;
+  int64_t numBackwardActions = 0;
+  int64_t featureSize = 0;
+  bool hasStop = false;
+  bool hasTerminal = false;
+  bool enumerable = false;
+  int64_t stateCount = 0;
+};
+
+struct NetSpec {
+  std::string name;
+  std::string kind;   // mlp, uniform, scalar
+  std::string input;  // features or another network
+  int64_t inputSize = 0;
+  std::string output; // actions, backward_actions or a number
+  int64_t outputSize = 0;
+  std::vector<int64_t> hidden;
+  std::string activation = "relu";
+  double init = 0;
+};
+
+struct OptimizerSpec {
+  std::string name = "adam";
+  std::map<std::string, double> args; // lr, beta1, ...
+};
+
+struct TrainSpec {
+  std::string objective;
+  std::vector<double> objectiveArgs;
+  int64_t batch = 16;
+  int64_t iterations = 1000;
+  int64_t seed = 0;
+  OptimizerSpec optimizer;
+  std::map<std::string, OptimizerSpec> groups; // per network
+  double epsilon = 0;
+  double temperature = 1;
+  int64_t evalEvery = 0;
+  std::vector<std::string> metrics;
+};
+
+/// One state per field, each with the batch as its leading dimension.
+using State = std::vector<torch::Tensor>;
+
+class Program {
+public:
+  /// Loads and validates an artifact; nullptr with a one-line `error`.
+  static std::unique_ptr<Program> load(const std::string &path,
+                                       std::string &error);
+
+  const EnvSpec &env() const { return env_; }
+  const std::vector<NetSpec> &nets() const { return nets_; }
+  const NetSpec *net(const std::string &name) const;
+  const TrainSpec &train() const { return train_; }
+  TrainSpec &train() { return train_; }
+  const json::Value &manifest() const { return artifact_->manifest(); }
+  const std::string &path() const { return artifact_->path(); }
+  bool hasKernel(const std::string &name) const {
+    return artifact_->kernel(name) != nullptr;
+  }
+  /// Names of the params compiled into the artifact.
+  std::vector<std::string> paramNames() const;
+
+  /// Calls kernel `name`. Buffer arguments come from `tensors` by their
+  /// manifest names (outputs must be preallocated with the right shape and
+  /// dtype); scalars from `scalars`. Throws std::runtime_error on a missing
+  /// or mismatched argument.
+  void call(const std::string &name,
+            const std::map<std::string, torch::Tensor> &tensors,
+            const std::map<std::string, double> &scalars = {}) const;
+
+  // Environment helpers over whole batches.
+  State init(int64_t batch) const;
+  State emptyState(int64_t batch) const;
+  /// Adds `prefix.FIELD` entries for a state.
+  void bindState(std::map<std::string, torch::Tensor> &args,
+                 const std::string &prefix, const State &s) const;
+  torch::Tensor features(const State &s) const;
+  torch::Tensor forwardMask(const State &s) const;
+  torch::Tensor backwardMask(const State &s) const;
+  torch::Tensor logReward(const State &s) const;
+  torch::Tensor terminal(const State &s) const;
+  /// Next states and `done` for flat actions.
+  std::pair<State, torch::Tensor> step(const State &s,
+                                       const torch::Tensor &actions) const;
+  torch::Tensor stateIndex(const State &s) const;
+  State stateDecode(const torch::Tensor &index) const;
+  /// Rows of one state batch selected by `rows` (int64).
+  static State select(const State &s, const torch::Tensor &rows);
+  /// Concatenates state batches along the batch dimension.
+  static State cat(const std::vector<State> &states);
+
+private:
+  Program() = default;
+  std::unique_ptr<Artifact> artifact_;
+  EnvSpec env_;
+  std::vector<NetSpec> nets_;
+  TrainSpec train_;
+};
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_PROGRAM_H

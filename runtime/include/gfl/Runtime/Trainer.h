@@ -1,0 +1,122 @@
+//===- Trainer.h - Rollouts, compiled objectives, evaluation ----*- C++ -*-===//
+//
+// gfl::Trainer trains the networks of a Program:
+//
+//   1. rollout: the compiled sampling step, once per step, for the batch;
+//   2. one batched forward of the networks over every visited state;
+//   3. log P_F / log P_B through the compiled policy kernel, and the loss
+//      through the compiled objective kernel, each a LibTorch autograd
+//      function whose backward is the compiled gradient kernel;
+//   4. backward through the networks and an optimizer step.
+//
+// gfl::Evaluator computes the exact terminating distribution of the learned
+// sampler for enumerable environments by dynamic programming over the
+// state DAG.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_TRAINER_H
+#define GFL_RUNTIME_TRAINER_H
+
+#include "gfl/Runtime/Model.h"
+#include "gfl/Runtime/Program.h"
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace gfl {
+
+/// A batch of trajectories, padded to the longest one.
+struct Rollout {
+  int64_t batch = 0;
+  int64_t steps = 0;             // T: the longest trajectory's action count
+  std::vector<State> states;     // s_0 .. s_T, each [B, ...]
+  torch::Tensor features;        // [T+1, B, F]
+  torch::Tensor actions;         // [B, T+1] int32, -1 after the end
+  torch::Tensor n;               // [B] int32: non-exit transitions
+  torch::Tensor exited;          // [B] bool: ended with the exit action
+  State final;                   // terminal states
+  torch::Tensor logReward;       // [B]
+};
+
+struct Metrics {
+  int64_t iteration = 0;
+  double loss = 0;
+  std::optional<double> l1, jsd, logz, logzTrue;
+  int64_t modesFound = 0, modesTotal = 0;
+  double meanReward = 0;
+  double wallSeconds = 0;
+  std::string json() const;
+};
+
+class Evaluator {
+public:
+  /// Enumerates the states reachable from s0 (enumerable envs only).
+  explicit Evaluator(const Program &program);
+
+  /// Exact L1 / JSD / log Z of the model's sampler (fills `m`).
+  void evaluate(Model &model, Metrics &m) const;
+  /// Indices (state codes) of the modes: terminating states with the
+  /// highest reward.
+  const std::set<int64_t> &modes() const { return modes_; }
+  double logZTrue() const { return logZTrue_; }
+
+private:
+  const Program &program_;
+  State states_;                   // reachable states, topological order
+  std::vector<std::vector<std::pair<int64_t, int32_t>>> children_;
+  torch::Tensor mask_;             // forward masks [S, A]
+  torch::Tensor terminal_;         // [S] bool: `terminal when`
+  torch::Tensor canEnd_;           // [S] bool: terminal or exit allowed
+  torch::Tensor target_;           // [S] p*(x), 0 where the state cannot end
+  std::set<int64_t> modes_;
+  double logZTrue_ = 0;
+};
+
+struct TrainerOptions {
+  std::string outDir;             // metrics.jsonl and checkpoint.pt
+  std::string checkpoint;         // overrides outDir/checkpoint.pt
+  bool resume = false;
+  bool progress = true;           // progress on stderr
+  int64_t maxSteps = 100000;      // trajectory length guard
+};
+
+class Trainer {
+public:
+  Trainer(Program &program, TrainerOptions options);
+
+  /// Runs the remaining iterations (all, or from a resumed checkpoint).
+  /// Returns the final metrics.
+  Metrics run();
+
+  /// Draws a batch of trajectories with the current networks.
+  Rollout rollout(int64_t iteration, int64_t batch);
+  /// The batch loss (mean over trajectories), differentiable.
+  torch::Tensor loss(const Rollout &r);
+
+  Model &model() { return model_; }
+  void saveCheckpoint(const std::string &path, int64_t iteration) const;
+  /// Loads a checkpoint; returns the iteration it was written at.
+  int64_t loadCheckpoint(const std::string &path);
+
+private:
+  Metrics evaluate(int64_t iteration, double loss);
+  void buildOptimizer();
+
+  Program &program_;
+  TrainerOptions options_;
+  Model model_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<std::pair<std::string, torch::Tensor>> params_;
+  std::optional<Evaluator> evaluator_;
+  std::set<int64_t> found_; // mode codes seen in sampled terminal states
+  double wallOffset_ = 0;   // seconds trained before a resume
+};
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_TRAINER_H

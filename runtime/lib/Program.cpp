@@ -1,0 +1,311 @@
+//===- Program.cpp - A loaded artifact with typed specs and tensor calls --===//
+
+#include "gfl/Runtime/Program.h"
+#include "gfl/Runtime/MemRef.h"
+
+#include <stdexcept>
+
+namespace gfl {
+
+namespace {
+
+const json::Value &need(const json::Value &obj, const char *key,
+                        const std::string &where) {
+  const json::Value *v = obj.get(key);
+  if (!v)
+    throw std::runtime_error("manifest: " + where + " has no '" + key + "'");
+  return *v;
+}
+
+double number(const json::Value &v, double fallback = 0) {
+  return v.isNumber() ? v.asNumber() : v.isBool() ? double(v.asBool())
+                                                  : fallback;
+}
+
+torch::ScalarType dtypeOf(const std::string &s) {
+  if (s == "int32")
+    return torch::kInt32;
+  if (s == "int64")
+    return torch::kInt64;
+  if (s == "float32")
+    return torch::kFloat32;
+  if (s == "bool")
+    return torch::kBool;
+  throw std::runtime_error("manifest: unknown dtype '" + s + "'");
+}
+
+OptimizerSpec optimizerOf(const json::Value &v) {
+  OptimizerSpec o;
+  if (const json::Value *n = v.get("name"))
+    o.name = n->asString();
+  if (const json::Value *args = v.get("args"))
+    for (const auto &[k, x] : args->asObject())
+      o.args[k] = number(x);
+  return o;
+}
+
+} // namespace
+
+std::unique_ptr<Program> Program::load(const std::string &path,
+                                       std::string &error) {
+  std::unique_ptr<Program> p(new Program());
+  p->artifact_ = Artifact::open(path, error);
+  if (!p->artifact_)
+    return nullptr;
+  try {
+    const json::Value &m = p->artifact_->manifest();
+    const json::Value *env = m.get("env");
+    if (!env || !env->isObject())
+      throw std::runtime_error("the artifact has no environment");
+    EnvSpec &e = p->env_;
+    e.name = need(*env, "name", "env").asString();
+    for (const json::Value &f : need(*env, "states", "env").asArray()) {
+      FieldSpec fs;
+      fs.name = need(f, "name", "state").asString();
+      fs.dtype = dtypeOf(need(f, "dtype", "state").asString());
+      for (const json::Value &d : need(f, "shape", "state").asArray())
+        fs.shape.push_back(d.asInt());
+      e.fields.push_back(std::move(fs));
+    }
+    e.numActions = need(*env, "num_actions", "env").asInt();
+    e.numBackwardActions = need(*env, "num_backward_actions", "env").asInt();
+    e.featureSize = need(*env, "feature_size", "env").asInt();
+    e.hasStop = need(*env, "has_stop", "env").asBool();
+    e.hasTerminal = need(*env, "has_terminal", "env").asBool();
+    e.enumerable = need(*env, "enumerable", "env").asBool();
+    if (const json::Value *c = env->get("state_count"))
+      e.stateCount = c->asInt();
+
+    for (const json::Value &n : need(m, "networks", "manifest").asArray()) {
+      NetSpec s;
+      s.name = need(n, "name", "network").asString();
+      s.kind = need(n, "kind", "network").asString();
+      if (const json::Value *v = n.get("input"))
+        s.input = v->asString();
+      if (const json::Value *v = n.get("input_size"))
+        s.inputSize = v->asInt();
+      if (const json::Value *v = n.get("output"))
+        s.output = v->asString();
+      if (const json::Value *v = n.get("output_size"))
+        s.outputSize = v->asInt();
+      if (const json::Value *v = n.get("hidden"))
+        for (const json::Value &h : v->asArray())
+          s.hidden.push_back(h.asInt());
+      if (const json::Value *v = n.get("activation"))
+        s.activation = v->asString();
+      if (const json::Value *v = n.get("init"))
+        s.init = number(*v);
+      p->nets_.push_back(std::move(s));
+    }
+
+    if (const json::Value *t = m.get("train")) {
+      TrainSpec &ts = p->train_;
+      ts.objective = need(*t, "objective", "train").asString();
+      for (const json::Value &a : need(*t, "objective_args", "train").asArray())
+        ts.objectiveArgs.push_back(number(a));
+      ts.batch = need(*t, "batch", "train").asInt();
+      ts.iterations = need(*t, "iterations", "train").asInt();
+      ts.seed = need(*t, "seed", "train").asInt();
+      ts.optimizer = optimizerOf(need(*t, "optimizer", "train"));
+      for (const auto &[k, v] :
+           need(*t, "optimizer_groups", "train").asObject())
+        ts.groups[k] = optimizerOf(v);
+      OptimizerSpec sampler = optimizerOf(need(*t, "sampler", "train"));
+      ts.epsilon = sampler.args.count("epsilon") ? sampler.args["epsilon"] : 0;
+      ts.temperature =
+          sampler.args.count("temperature") ? sampler.args["temperature"] : 1;
+      ts.evalEvery = need(*t, "eval_every", "train").asInt();
+      for (const json::Value &x : need(*t, "eval_metrics", "train").asArray())
+        ts.metrics.push_back(x.asString());
+    }
+    for (const char *k : {"gfl_init", "gfl_features", "gfl_sample_step",
+                          "gfl_forward_mask", "gfl_step", "gfl_log_reward",
+                          "gfl_policy_log_prob", "gfl_policy_log_prob_grad"})
+      if (!p->hasKernel(k))
+        throw std::runtime_error(std::string("the artifact lacks kernel ") + k);
+  } catch (const std::exception &ex) {
+    error = "'" + path + "': " + ex.what();
+    return nullptr;
+  }
+  return p;
+}
+
+const NetSpec *Program::net(const std::string &name) const {
+  for (const NetSpec &n : nets_)
+    if (n.name == name)
+      return &n;
+  return nullptr;
+}
+
+std::vector<std::string> Program::paramNames() const {
+  std::vector<std::string> names;
+  if (const json::Value *ps = manifest().get("params"))
+    for (const auto &[k, v] : ps->asObject())
+      names.push_back(k);
+  return names;
+}
+
+void Program::call(const std::string &name,
+                   const std::map<std::string, torch::Tensor> &tensors,
+                   const std::map<std::string, double> &scalars) const {
+  const Kernel *k = artifact_->kernel(name);
+  if (!k)
+    throw std::runtime_error("the artifact has no kernel " + name);
+  std::vector<AnyRankDescriptor> descs(k->args.size());
+  std::vector<int64_t> ints(k->args.size());
+  std::vector<float> floats(k->args.size());
+  std::vector<void *> args;
+  for (size_t i = 0; i < k->args.size(); ++i) {
+    const KernelArg &a = k->args[i];
+    if (!a.buffer) {
+      auto it = scalars.find(a.name);
+      if (it == scalars.end())
+        throw std::runtime_error(name + ": missing scalar '" + a.name + "'");
+      if (a.dtype == "float32") {
+        floats[i] = static_cast<float>(it->second);
+        args.push_back(&floats[i]);
+      } else {
+        ints[i] = static_cast<int64_t>(it->second);
+        args.push_back(&ints[i]);
+      }
+      continue;
+    }
+    auto it = tensors.find(a.name);
+    if (it == tensors.end())
+      throw std::runtime_error(name + ": missing buffer '" + a.name + "'");
+    const torch::Tensor &t = it->second;
+    if (t.scalar_type() != dtypeOf(a.dtype) ||
+        t.dim() != static_cast<int64_t>(a.shape.size()) || !t.is_contiguous())
+      throw std::runtime_error(name + ": buffer '" + a.name +
+                               "' has the wrong dtype, rank or layout");
+    for (size_t d = 0; d < a.shape.size(); ++d)
+      if (a.shape[d] >= 0 && a.shape[d] != t.size(d))
+        throw std::runtime_error(name + ": buffer '" + a.name +
+                                 "' has the wrong shape");
+    AnyRankDescriptor &desc = descs[i];
+    desc.allocated = t.data_ptr();
+    desc.aligned = t.data_ptr();
+    desc.offset = 0;
+    int64_t rank = t.dim();
+    for (int64_t d = 0; d < rank; ++d) {
+      desc.shapeAndStrides[d] = t.size(d);
+      desc.shapeAndStrides[rank + d] = t.stride(d);
+    }
+    args.push_back(&desc);
+  }
+  (*k)(args);
+}
+
+State Program::emptyState(int64_t batch) const {
+  State s;
+  for (const FieldSpec &f : env_.fields) {
+    std::vector<int64_t> shape{batch};
+    shape.insert(shape.end(), f.shape.begin(), f.shape.end());
+    s.push_back(torch::empty(shape, torch::dtype(f.dtype)));
+  }
+  return s;
+}
+
+void Program::bindState(std::map<std::string, torch::Tensor> &args,
+                        const std::string &prefix, const State &s) const {
+  for (size_t i = 0; i < env_.fields.size(); ++i)
+    args[prefix + "." + env_.fields[i].name] = s[i].contiguous();
+}
+
+State Program::init(int64_t batch) const {
+  State s = emptyState(batch);
+  std::map<std::string, torch::Tensor> args;
+  bindState(args, "state", s);
+  call("gfl_init", args);
+  return s;
+}
+
+torch::Tensor Program::features(const State &s) const {
+  auto out = torch::empty({s[0].size(0), env_.featureSize}, torch::kFloat32);
+  std::map<std::string, torch::Tensor> args{{"features", out}};
+  bindState(args, "state", s);
+  call("gfl_features", args);
+  return out;
+}
+
+torch::Tensor Program::forwardMask(const State &s) const {
+  auto out = torch::empty({s[0].size(0), env_.numActions}, torch::kBool);
+  std::map<std::string, torch::Tensor> args{{"mask", out}};
+  bindState(args, "state", s);
+  call("gfl_forward_mask", args);
+  return out;
+}
+
+torch::Tensor Program::backwardMask(const State &s) const {
+  auto out =
+      torch::empty({s[0].size(0), env_.numBackwardActions}, torch::kBool);
+  std::map<std::string, torch::Tensor> args{{"mask", out}};
+  bindState(args, "state", s);
+  call("gfl_backward_mask", args);
+  return out;
+}
+
+torch::Tensor Program::logReward(const State &s) const {
+  auto out = torch::empty({s[0].size(0)}, torch::kFloat32);
+  std::map<std::string, torch::Tensor> args{{"log_reward", out}};
+  bindState(args, "state", s);
+  call("gfl_log_reward", args);
+  return out;
+}
+
+torch::Tensor Program::terminal(const State &s) const {
+  auto out = torch::empty({s[0].size(0)}, torch::kBool);
+  std::map<std::string, torch::Tensor> args{{"terminal", out}};
+  bindState(args, "state", s);
+  call("gfl_terminal", args);
+  return out;
+}
+
+std::pair<State, torch::Tensor> Program::step(const State &s,
+                                              const torch::Tensor &actions) const {
+  State next = emptyState(s[0].size(0));
+  auto done = torch::empty({s[0].size(0)}, torch::kBool);
+  std::map<std::string, torch::Tensor> args{
+      {"action", actions.to(torch::kInt32).contiguous()}, {"done", done}};
+  bindState(args, "state", s);
+  bindState(args, "next", next);
+  call("gfl_step", args);
+  return {next, done};
+}
+
+torch::Tensor Program::stateIndex(const State &s) const {
+  auto out = torch::empty({s[0].size(0)}, torch::kInt64);
+  std::map<std::string, torch::Tensor> args{{"index", out}};
+  bindState(args, "state", s);
+  call("gfl_state_index", args);
+  return out;
+}
+
+State Program::stateDecode(const torch::Tensor &index) const {
+  State s = emptyState(index.size(0));
+  std::map<std::string, torch::Tensor> args{
+      {"index", index.to(torch::kInt64).contiguous()}};
+  bindState(args, "state", s);
+  call("gfl_state_decode", args);
+  return s;
+}
+
+State Program::select(const State &s, const torch::Tensor &rows) {
+  State out;
+  for (const torch::Tensor &t : s)
+    out.push_back(t.index_select(0, rows).contiguous());
+  return out;
+}
+
+State Program::cat(const std::vector<State> &states) {
+  State out;
+  for (size_t f = 0; f < states.front().size(); ++f) {
+    std::vector<torch::Tensor> parts;
+    for (const State &s : states)
+      parts.push_back(s[f]);
+    out.push_back(torch::cat(parts, 0).contiguous());
+  }
+  return out;
+}
+
+} // namespace gfl

@@ -1,0 +1,656 @@
+//===- Trainer.cpp - Rollouts, compiled objectives and the training loop --===//
+
+#include "gfl/Runtime/Trainer.h"
+#include "gfl/Runtime/TorchCompat.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace gfl {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+namespace {
+
+const Program *programOf(AutogradContext *ctx) {
+  return reinterpret_cast<const Program *>(
+      ctx->saved_data["program"].toInt());
+}
+
+/// log pi(a | s) from logits through the compiled masked log-softmax; the
+/// backward is the compiled gradient kernel.
+struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
+  static torch::Tensor forward(AutogradContext *ctx, torch::Tensor logits,
+                               torch::Tensor mask, torch::Tensor actions,
+                               const Program *program) {
+    logits = logits.contiguous();
+    auto out = torch::empty({logits.size(0)}, torch::kFloat32);
+    program->call("gfl_policy_log_prob", {{"logits", logits},
+                                          {"mask", mask},
+                                          {"action", actions},
+                                          {"log_prob", out}});
+    ctx->save_for_backward({logits, mask, actions});
+    ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
+    return out;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto d = torch::empty_like(saved[0]);
+    programOf(ctx)->call("gfl_policy_log_prob_grad",
+                         {{"logits", saved[0]},
+                          {"mask", saved[1]},
+                          {"action", saved[2]},
+                          {"d_log_prob", grads[0].contiguous()},
+                          {"d_logits", d}});
+    return {d, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+/// The per-trajectory loss of the compiled objective; the backward is the
+/// compiled fused gradient kernel.
+struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
+  /// Differentiable inputs: log_pf, log_pb, log_f, log_z (undefined when
+  /// the model has no such quantity). `rest` holds log_r, n, exited.
+  static torch::Tensor forward(AutogradContext *ctx, torch::Tensor logPf,
+                               torch::Tensor logPb, torch::Tensor logF,
+                               torch::Tensor logZ, torch::Tensor logR,
+                               torch::Tensor n, torch::Tensor exited,
+                               const Program *program) {
+    int64_t batch = logR.size(0);
+    auto loss = torch::empty({batch}, torch::kFloat32);
+    auto args = inputs(logPf, logPb, logF, logZ, logR, n, exited);
+    args["loss"] = loss;
+    const std::string &name = program->train().objective;
+    program->call("gfl_obj_" + name, args, scalars(*program));
+    ctx->save_for_backward({logPf, logPb, logF, logZ, logR, n, exited});
+    ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
+    return loss;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto s = ctx->get_saved_variables();
+    const Program *program = programOf(ctx);
+    auto args = inputs(s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+    int64_t batch = s[4].size(0);
+    args["d_loss"] = grads[0].contiguous();
+    args["loss"] = torch::empty({batch}, torch::kFloat32);
+    torch::Tensor dPf, dPb, dF, dZ;
+    if (present(s[0]))
+      args["d_log_pf"] = dPf = torch::zeros_like(s[0]);
+    if (present(s[1]))
+      args["d_log_pb"] = dPb = torch::zeros_like(s[1]);
+    if (present(s[2]))
+      args["d_log_f"] = dF = torch::zeros_like(s[2]);
+    if (present(s[3]))
+      args["d_log_z"] = dZ = torch::zeros_like(s[3]);
+    program->call("gfl_obj_" + program->train().objective + "_grad", args,
+                  scalars(*program));
+    return {dPf,
+            dPb,
+            dF,
+            dZ,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
+  }
+
+  static bool present(const torch::Tensor &t) {
+    return t.defined() && t.numel() > 0;
+  }
+
+  static std::map<std::string, torch::Tensor>
+  inputs(const torch::Tensor &logPf, const torch::Tensor &logPb,
+         const torch::Tensor &logF, const torch::Tensor &logZ,
+         const torch::Tensor &logR, const torch::Tensor &n,
+         const torch::Tensor &exited) {
+    std::map<std::string, torch::Tensor> m{
+        {"log_r", logR}, {"n", n}, {"exited", exited}};
+    int64_t batch = logR.size(0);
+    auto orZero = [&](const torch::Tensor &t) {
+      return present(t) ? t.contiguous() : torch::zeros({batch});
+    };
+    if (present(logPf))
+      m["log_pf"] = logPf.contiguous();
+    if (present(logPb))
+      m["log_pb"] = logPb.contiguous();
+    if (present(logF))
+      m["log_f"] = logF.contiguous();
+    m["log_z"] = orZero(logZ);
+    return m;
+  }
+
+  static std::map<std::string, double> scalars(const Program &program) {
+    std::map<std::string, double> m;
+    const auto &args = program.train().objectiveArgs;
+    for (size_t i = 0; i < args.size(); ++i)
+      m["param" + std::to_string(i)] = args[i];
+    return m;
+  }
+};
+
+std::string jsonNumber(const std::optional<double> &v) {
+  if (!v || !std::isfinite(*v))
+    return "null";
+  std::ostringstream os;
+  os.precision(9);
+  os << *v;
+  return os.str();
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+void writeAtomically(const std::string &path, const std::vector<char> &bytes) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out)
+      throw std::runtime_error("cannot write '" + tmp + "'");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+} // namespace
+
+std::string Metrics::json() const {
+  std::ostringstream os;
+  os << "{\"iteration\":" << iteration << ",\"loss\":" << jsonNumber(loss)
+     << ",\"l1\":" << jsonNumber(l1) << ",\"jsd\":" << jsonNumber(jsd)
+     << ",\"logz\":" << jsonNumber(logz)
+     << ",\"logz_true\":" << jsonNumber(logzTrue)
+     << ",\"modes_found\":" << modesFound << ",\"modes_total\":" << modesTotal
+     << ",\"mean_reward\":" << jsonNumber(meanReward)
+     << ",\"wall_s\":" << jsonNumber(wallSeconds) << "}";
+  return os.str();
+}
+
+//===----------------------------------------------------------------------===//
+// Exact evaluation
+//===----------------------------------------------------------------------===//
+
+Evaluator::Evaluator(const Program &program) : program_(program) {
+  torch::NoGradGuard noGrad;
+  const EnvSpec &env = program.env();
+  int64_t count = env.stateCount;
+  if (!env.enumerable || count <= 0 || count > (int64_t(1) << 24))
+    throw std::runtime_error("exact evaluation needs an enumerable "
+                             "environment with at most 2^24 states");
+  State all = program.stateDecode(torch::arange(count, torch::kInt64));
+  torch::Tensor mask = program.forwardMask(all);
+  auto maskA = mask.accessor<bool, 2>();
+  // Edges of the state graph.
+  std::vector<std::vector<std::pair<int64_t, int32_t>>> edges(count);
+  for (int64_t a = 0; a < env.numBackwardActions; ++a) {
+    auto [next, done] =
+        program.step(all, torch::full({count}, a, torch::kInt32));
+    torch::Tensor idx = program.stateIndex(next);
+    auto idxA = idx.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < count; ++i)
+      if (maskA[i][a])
+        edges[i].push_back({idxA[i], static_cast<int32_t>(a)});
+  }
+  // Reachable states in topological order (Kahn) from s0.
+  int64_t s0 = program.stateIndex(program.init(1)).item<int64_t>();
+  std::vector<char> reached(count, 0);
+  std::vector<int64_t> stack{s0}, reachable;
+  reached[s0] = 1;
+  while (!stack.empty()) {
+    int64_t i = stack.back();
+    stack.pop_back();
+    reachable.push_back(i);
+    for (auto [c, a] : edges[i])
+      if (!reached[c]) {
+        reached[c] = 1;
+        stack.push_back(c);
+      }
+  }
+  std::vector<int64_t> indegree(count, 0);
+  for (int64_t i : reachable)
+    for (auto [c, a] : edges[i])
+      ++indegree[c];
+  std::vector<int64_t> order{s0}, position(count, -1);
+  for (size_t head = 0; head < order.size(); ++head)
+    for (auto [c, a] : edges[order[head]])
+      if (--indegree[c] == 0)
+        order.push_back(c);
+  if (order.size() != reachable.size())
+    throw std::runtime_error("the state graph has a cycle; exact evaluation "
+                             "needs a DAG");
+  for (size_t i = 0; i < order.size(); ++i)
+    position[order[i]] = static_cast<int64_t>(i);
+  int64_t S = static_cast<int64_t>(order.size());
+  torch::Tensor rows = torch::from_blob(order.data(), {S}, torch::kInt64).clone();
+  states_ = Program::select(all, rows);
+  children_.resize(S);
+  for (int64_t i = 0; i < S; ++i)
+    for (auto [c, a] : edges[order[i]])
+      children_[i].push_back({position[c], a});
+  mask_ = mask.index_select(0, rows);
+  torch::Tensor logR = program.logReward(states_).to(torch::kFloat64);
+  terminal_ = program.terminal(states_);
+  canEnd_ = terminal_.clone();
+  if (env.hasStop)
+    canEnd_ = canEnd_.logical_or(mask_.select(1, env.numActions - 1));
+  torch::Tensor endLogR = logR.masked_fill(canEnd_.logical_not(), -INFINITY);
+  logZTrue_ = torch::logsumexp(endLogR, 0).item<double>();
+  target_ = (endLogR - logZTrue_).exp();
+  double best = endLogR.max().item<double>();
+  auto endA = endLogR.accessor<double, 1>();
+  for (int64_t i = 0; i < S; ++i)
+    if (endA[i] >= best - 1e-6 * (1 + std::fabs(best)))
+      modes_.insert(order[i]);
+}
+
+void Evaluator::evaluate(Model &model, Metrics &m) const {
+  torch::NoGradGuard noGrad;
+  const EnvSpec &env = program_.env();
+  int64_t S = states_[0].size(0), A = env.numActions;
+  torch::Tensor feats = program_.features(states_);
+  auto outs = model->forward(feats);
+  torch::Tensor logits = outs.count("pf") ? outs.at("pf").contiguous()
+                                          : torch::zeros({S, A});
+  // log pi(a | s) for every (state, action) through the compiled kernel.
+  torch::Tensor rep = logits.repeat_interleave(A, 0).contiguous();
+  torch::Tensor repMask = mask_.repeat_interleave(A, 0).contiguous();
+  torch::Tensor acts = torch::arange(A, torch::kInt32).repeat({S});
+  auto lp = torch::empty({S * A}, torch::kFloat32);
+  program_.call("gfl_policy_log_prob", {{"logits", rep},
+                                        {"mask", repMask},
+                                        {"action", acts},
+                                        {"log_prob", lp}});
+  torch::Tensor prob = lp.view({S, A}).to(torch::kFloat64).exp();
+  auto probA = prob.accessor<double, 2>();
+  auto terminalA = terminal_.accessor<bool, 1>();
+  std::vector<double> reach(S, 0.0), end(S, 0.0);
+  reach[0] = 1.0;
+  for (int64_t i = 0; i < S; ++i) {
+    if (reach[i] == 0)
+      continue;
+    // A terminal state ends every trajectory that reaches it; elsewhere the
+    // trajectory ends with the probability of the exit action.
+    if (terminalA[i]) {
+      end[i] = reach[i];
+      continue;
+    }
+    for (auto [c, a] : children_[i])
+      reach[c] += reach[i] * probA[i][a];
+    if (env.hasStop)
+      end[i] = reach[i] * probA[i][A - 1];
+  }
+  auto target = target_.accessor<double, 1>();
+  double l1 = 0, kl1 = 0, kl2 = 0;
+  for (int64_t i = 0; i < S; ++i) {
+    double p = end[i], q = target[i], mid = 0.5 * (p + q);
+    l1 += std::fabs(p - q);
+    if (p > 0)
+      kl1 += p * std::log(p / mid);
+    if (q > 0)
+      kl2 += q * std::log(q / mid);
+  }
+  m.l1 = l1;
+  m.jsd = 0.5 * (kl1 + kl2);
+  m.logzTrue = logZTrue_;
+  torch::Tensor z = model->scalar("logZ");
+  if (z.defined())
+    m.logz = z.item<double>();
+  m.modesTotal = static_cast<int64_t>(modes_.size());
+}
+
+//===----------------------------------------------------------------------===//
+// Training
+//===----------------------------------------------------------------------===//
+
+Trainer::Trainer(Program &program, TrainerOptions options)
+    : program_(program), options_(std::move(options)) {
+  const TrainSpec &t = program.train();
+  if (t.objective.empty())
+    throw std::runtime_error("the artifact has no train block");
+  if (!program.hasKernel("gfl_obj_" + t.objective + "_grad"))
+    throw std::runtime_error("the artifact has no gradient kernel for "
+                             "objective '" + t.objective + "'");
+  torch::manual_seed(static_cast<uint64_t>(t.seed));
+  model_ = Model(program.nets());
+  params_ = model_->namedParams();
+  buildOptimizer();
+  if (program.env().enumerable)
+    evaluator_.emplace(program);
+}
+
+void Trainer::buildOptimizer() {
+  const TrainSpec &t = program_.train();
+  auto optionsOf = [&](const OptimizerSpec &o) {
+    auto get = [&](const char *k, double d) {
+      auto it = o.args.find(k);
+      if (it != o.args.end())
+        return it->second;
+      auto base = t.optimizer.args.find(k);
+      return base != t.optimizer.args.end() ? base->second : d;
+    };
+    auto opts = std::make_unique<torch::optim::AdamOptions>(get("lr", 1e-3));
+    opts->betas(std::make_tuple(get("beta1", 0.9), get("beta2", 0.999)))
+        .eps(get("eps", 1e-8))
+        .weight_decay(get("weight_decay", 0.0));
+    return opts;
+  };
+  if (t.optimizer.name != "adam")
+    throw std::runtime_error("optimizer '" + t.optimizer.name +
+                             "' is not supported by gfl-run yet (adam is)");
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  std::vector<torch::Tensor> rest;
+  std::set<std::string> grouped;
+  for (const auto &[net, spec] : t.groups) {
+    grouped.insert(net);
+    std::vector<torch::Tensor> ps = model_->parametersOf(net);
+    if (!ps.empty())
+      groups.emplace_back(ps, optionsOf(spec));
+  }
+  for (const NetSpec &n : program_.nets())
+    if (!grouped.count(n.name))
+      for (const torch::Tensor &p : model_->parametersOf(n.name))
+        rest.push_back(p);
+  if (!rest.empty())
+    groups.emplace_back(rest, optionsOf(t.optimizer));
+  auto defaults = optionsOf(t.optimizer);
+  optimizer_ = std::make_unique<torch::optim::Adam>(groups, *defaults);
+}
+
+Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
+  torch::NoGradGuard noGrad;
+  const EnvSpec &env = program_.env();
+  const TrainSpec &t = program_.train();
+  Rollout r;
+  r.batch = batch;
+  State s = program_.init(batch);
+  torch::Tensor feats = program_.features(s);
+  torch::Tensor ended = torch::zeros({batch}, torch::kBool);
+  std::vector<torch::Tensor> featList{feats}, actList;
+  r.states.push_back(s);
+  for (int64_t step = 0;; ++step) {
+    if (ended.all().item<bool>())
+      break;
+    if (step >= options_.maxSteps)
+      throw std::runtime_error("trajectories did not end within " +
+                               std::to_string(options_.maxSteps) + " steps");
+    auto outs = model_->forward(feats);
+    torch::Tensor logits = outs.count("pf")
+                               ? outs.at("pf").contiguous()
+                               : torch::zeros({batch, env.numActions});
+    State next = program_.emptyState(batch);
+    auto action = torch::empty({batch}, torch::kInt32);
+    auto logPf = torch::empty({batch}, torch::kFloat32);
+    auto logQ = torch::empty({batch}, torch::kFloat32);
+    auto done = torch::empty({batch}, torch::kBool);
+    auto nextFeats = torch::empty({batch, env.featureSize}, torch::kFloat32);
+    std::map<std::string, torch::Tensor> args{
+        {"logits", logits}, {"ended", ended},     {"action", action},
+        {"log_pf", logPf},  {"log_q", logQ},      {"done", done},
+        {"features", nextFeats}};
+    program_.bindState(args, "state", s);
+    program_.bindState(args, "next", next);
+    program_.call("gfl_sample_step", args,
+                  {{"seed", double(t.seed)},
+                   {"iteration", double(iteration)},
+                   {"step", double(step)},
+                   {"epsilon", t.epsilon},
+                   {"temperature", t.temperature}});
+    actList.push_back(action);
+    s = next;
+    feats = nextFeats;
+    ended = done;
+    featList.push_back(feats);
+    r.states.push_back(s);
+  }
+  int64_t T = static_cast<int64_t>(actList.size());
+  r.steps = T;
+  r.features = torch::stack(featList, 0);
+  actList.push_back(torch::full({batch}, -1, torch::kInt32));
+  r.actions = torch::stack(actList, 1).contiguous(); // [B, T+1]
+  int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
+  torch::Tensor isExit = r.actions.eq(exitIndex);
+  r.n = r.actions.ge(0).logical_and(isExit.logical_not())
+            .sum(1)
+            .to(torch::kInt32);
+  r.exited = isExit.any(1);
+  r.final = s;
+  r.logReward = program_.logReward(s);
+  return r;
+}
+
+torch::Tensor Trainer::loss(const Rollout &r) {
+  const EnvSpec &env = program_.env();
+  int64_t B = r.batch, T1 = r.steps + 1, N = B * T1;
+  // Every visited state, row-major in (trajectory, step).
+  torch::Tensor feats =
+      r.features.transpose(0, 1).reshape({N, env.featureSize}).contiguous();
+  std::vector<int64_t> perm(N), nextPerm(N);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < T1; ++k) {
+      perm[b * T1 + k] = k * B + b;
+      nextPerm[b * T1 + k] = b * T1 + std::min(k + 1, T1 - 1);
+    }
+  torch::Tensor permT = torch::from_blob(perm.data(), {N}, torch::kInt64).clone();
+  torch::Tensor nextT =
+      torch::from_blob(nextPerm.data(), {N}, torch::kInt64).clone();
+  State visited = Program::select(Program::cat(r.states), permT);
+  torch::Tensor fmask = program_.forwardMask(visited);
+  torch::Tensor actions = r.actions.reshape({N}).contiguous();
+
+  auto outs = model_->forward(feats);
+  torch::Tensor pfLogits = outs.count("pf") ? outs.at("pf")
+                                            : torch::zeros({N, env.numActions});
+  torch::Tensor logPf =
+      PolicyLogProb::apply(pfLogits, fmask, actions, &program_).view({B, T1});
+
+  torch::Tensor logPb;
+  if (env.numBackwardActions > 0) {
+    int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
+    torch::Tensor bactions =
+        actions.masked_fill(actions.eq(exitIndex), -1).contiguous();
+    torch::Tensor bmask =
+        program_.backwardMask(visited).index_select(0, nextT).contiguous();
+    torch::Tensor pbLogits =
+        outs.count("pb") ? outs.at("pb").index_select(0, nextT)
+                         : torch::zeros({N, env.numBackwardActions});
+    logPb = PolicyLogProb::apply(pbLogits, bmask, bactions, &program_)
+                .view({B, T1});
+  }
+  torch::Tensor logF =
+      outs.count("logF") ? outs.at("logF").reshape({B, T1}) : torch::Tensor();
+  torch::Tensor logZ = model_->scalar("logZ");
+  if (logZ.defined())
+    logZ = logZ.expand({B});
+  // Autograd functions take defined tensors only: absent quantities are
+  // passed as empty tensors.
+  auto orEmpty = [](const torch::Tensor &t) {
+    return t.defined() ? t : torch::empty({0});
+  };
+  torch::Tensor perTrajectory = ObjectiveLoss::apply(
+      orEmpty(logPf), orEmpty(logPb), orEmpty(logF), orEmpty(logZ),
+      r.logReward, r.n, r.exited, &program_);
+  return perTrajectory.mean();
+}
+
+Metrics Trainer::evaluate(int64_t iteration, double loss) {
+  Metrics m;
+  m.iteration = iteration;
+  m.loss = loss;
+  if (evaluator_) {
+    evaluator_->evaluate(model_, m);
+    int64_t found = 0;
+    for (int64_t code : found_)
+      found += evaluator_->modes().count(code);
+    m.modesFound = found;
+  } else if (torch::Tensor z = model_->scalar("logZ"); z.defined()) {
+    m.logz = z.item<double>();
+  }
+  return m;
+}
+
+Metrics Trainer::run() {
+  const TrainSpec &t = program_.train();
+  std::string ckpt = options_.checkpoint.empty()
+                         ? options_.outDir + "/checkpoint.pt"
+                         : options_.checkpoint;
+  int64_t start = 0;
+  if (options_.resume)
+    start = loadCheckpoint(ckpt);
+  std::filesystem::create_directories(options_.outDir);
+  std::ofstream metrics(options_.outDir + "/metrics.jsonl",
+                        start > 0 ? std::ios::app : std::ios::trunc);
+  bool tty = options_.progress && isatty(STDERR_FILENO);
+  auto begin = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return wallOffset_ + std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - begin)
+                             .count();
+  };
+  double lastLoss = 0, meanReward = 0;
+  Metrics last;
+  for (int64_t it = start; it < t.iterations; ++it) {
+    Rollout r = rollout(it, t.batch);
+    if (evaluator_) {
+      torch::Tensor codes = program_.stateIndex(r.final);
+      auto c = codes.accessor<int64_t, 1>();
+      for (int64_t i = 0; i < codes.size(0); ++i)
+        found_.insert(c[i]);
+    }
+    meanReward = r.logReward.exp().mean().item<double>();
+    optimizer_->zero_grad();
+    torch::Tensor l = loss(r);
+    l.backward();
+    optimizer_->step();
+    lastLoss = l.item<double>();
+    int64_t done = it + 1;
+    bool evalNow = (t.evalEvery > 0 && done % t.evalEvery == 0) ||
+                   done == t.iterations;
+    if (options_.progress) {
+      double secs = elapsed();
+      double rate = (done - start) / std::max(secs - wallOffset_, 1e-9);
+      double eta = (t.iterations - done) / std::max(rate, 1e-9);
+      if (tty) {
+        int width = 30, filled = int(width * done / std::max<int64_t>(t.iterations, 1));
+        std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4g  %.1f it/s  ETA %.0fs ",
+                     std::string(filled, '#').c_str(),
+                     std::string(width - filled, '.').c_str(),
+                     (long long)done, (long long)t.iterations, lastLoss, rate,
+                     eta);
+      } else if (evalNow) {
+        std::fprintf(stderr, "iteration %lld/%lld loss %.4g %.1f it/s\n",
+                     (long long)done, (long long)t.iterations, lastLoss, rate);
+      }
+    }
+    if (evalNow) {
+      last = evaluate(done, lastLoss);
+      last.meanReward = meanReward;
+      last.wallSeconds = elapsed();
+      metrics << last.json() << "\n" << std::flush;
+      wallOffset_ = last.wallSeconds;
+      begin = std::chrono::steady_clock::now();
+      saveCheckpoint(ckpt, done);
+    }
+  }
+  if (tty)
+    std::fprintf(stderr, "\n");
+  if (start >= t.iterations) {
+    last = evaluate(start, 0);
+    last.wallSeconds = wallOffset_;
+  }
+  return last;
+}
+
+void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {
+  c10::Dict<std::string, torch::Tensor> params, expAvg, expAvgSq;
+  c10::Dict<std::string, int64_t> steps;
+  auto &state = optimizer_->state();
+  for (const auto &[name, p] : params_) {
+    params.insert(name, p.detach().clone());
+    auto it = state.find(compat::optimizerStateKey(p));
+    if (it == state.end())
+      continue;
+    auto &s = static_cast<torch::optim::AdamParamState &>(*it->second);
+    expAvg.insert(name, s.exp_avg().clone());
+    expAvgSq.insert(name, s.exp_avg_sq().clone());
+    steps.insert(name, s.step());
+  }
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("format", std::string("gfl-checkpoint-1"));
+  dict.insert("env", program_.env().name);
+  dict.insert("iteration", iteration);
+  dict.insert("params", params);
+  dict.insert("adam_exp_avg", expAvg);
+  dict.insert("adam_exp_avg_sq", expAvgSq);
+  dict.insert("adam_step", steps);
+  std::vector<int64_t> found(found_.begin(), found_.end());
+  dict.insert("modes_found", c10::List<int64_t>(found));
+  dict.insert("wall_s", wallOffset_);
+  writeAtomically(path, torch::pickle_save(c10::IValue(dict)));
+}
+
+int64_t Trainer::loadCheckpoint(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("cannot read checkpoint '" + path + "'");
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception &) {
+    throw std::runtime_error("'" + path + "' is not a gfl checkpoint");
+  }
+  if (!value.isGenericDict())
+    throw std::runtime_error("'" + path + "' is not a gfl checkpoint");
+  auto dict = value.toGenericDict();
+  auto get = [&](const char *key) {
+    if (!dict.contains(key))
+      throw std::runtime_error("'" + path + "' is not a gfl checkpoint (no " +
+                               key + ")");
+    return dict.at(key);
+  };
+  if (!get("format").isString() ||
+      get("format").toStringRef() != "gfl-checkpoint-1")
+    throw std::runtime_error("'" + path + "' is not a gfl checkpoint");
+  if (get("env").toStringRef() != program_.env().name)
+    throw std::runtime_error("checkpoint '" + path + "' is for environment '" +
+                             get("env").toStringRef() + "', not '" +
+                             program_.env().name + "'");
+  auto params = get("params").toGenericDict();
+  auto expAvg = get("adam_exp_avg").toGenericDict();
+  auto expAvgSq = get("adam_exp_avg_sq").toGenericDict();
+  auto steps = get("adam_step").toGenericDict();
+  torch::NoGradGuard noGrad;
+  auto &state = optimizer_->state();
+  for (const auto &[name, p] : params_) {
+    if (!params.contains(name))
+      throw std::runtime_error("checkpoint '" + path + "' lacks parameter " +
+                               name);
+    torch::Tensor v = params.at(name).toTensor();
+    if (v.sizes() != p.sizes())
+      throw std::runtime_error("checkpoint '" + path + "': parameter " + name +
+                               " has another shape");
+    p.copy_(v);
+    if (expAvg.contains(name)) {
+      auto s = std::make_unique<torch::optim::AdamParamState>();
+      s->exp_avg(expAvg.at(name).toTensor().clone());
+      s->exp_avg_sq(expAvgSq.at(name).toTensor().clone());
+      s->step(steps.at(name).toInt());
+      state[compat::optimizerStateKey(p)] = std::move(s);
+    }
+  }
+  found_.clear();
+  for (const c10::IValue &v : get("modes_found").toList())
+    found_.insert(v.toInt());
+  wallOffset_ = get("wall_s").toDouble();
+  return get("iteration").toInt();
+}
+
+} // namespace gfl
