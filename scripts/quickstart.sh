@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and compile the hypergrid example into an
-# artifact (native CPU kernels + manifest). Training arrives with gfl-run.
+# The main job: set up, build, compile examples/hypergrid.gfl into an
+# artifact and train it with gfl-run; prints the final metrics.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
-"$ROOT/scripts/build.sh" gflc gfl-opt
-"$ROOT/build/bin/gflc" "$ROOT/examples/hypergrid.gfl" -o "$ROOT/build/hypergrid.gflx"
-echo "wrote $ROOT/build/hypergrid.gflx; its manifest:"
-"$ROOT/build/bin/gflc" "$ROOT/examples/hypergrid.gfl" --emit=manifest
+"$ROOT/scripts/build.sh" gflc gfl-run
+OUT="$ROOT/build/quickstart"
+mkdir -p "$OUT"
+"$ROOT/build/bin/gflc" "$ROOT/examples/hypergrid.gfl" -o "$OUT/hypergrid.gflx"
+"$ROOT/build/bin/gfl-run" train "$OUT/hypergrid.gflx" --out "$OUT/run"
+echo "metrics: $OUT/run/metrics.jsonl, checkpoint: $OUT/run/checkpoint.pt" >&2

@@ -25,6 +25,26 @@ const Program *programOf(AutogradContext *ctx) {
       ctx->saved_data["program"].toInt());
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+/// Adds the time of compiled kernel calls to the trainer's profile.
+double *&kernelTimer() {
+  static thread_local double *timer = nullptr;
+  return timer;
+}
+
+struct KernelTiming {
+  Clock::time_point start = Clock::now();
+  ~KernelTiming() {
+    if (double *t = kernelTimer())
+      *t += seconds(start);
+  }
+};
+
 /// log pi(a | s) from logits through the compiled masked log-softmax; the
 /// backward is the compiled gradient kernel.
 struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
@@ -33,6 +53,7 @@ struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
                                const Program *program) {
     logits = logits.contiguous();
     auto out = torch::empty({logits.size(0)}, torch::kFloat32);
+    KernelTiming timing;
     program->call("gfl_policy_log_prob", {{"logits", logits},
                                           {"mask", mask},
                                           {"action", actions},
@@ -45,6 +66,7 @@ struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
   static variable_list backward(AutogradContext *ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     auto d = torch::empty_like(saved[0]);
+    KernelTiming timing;
     programOf(ctx)->call("gfl_policy_log_prob_grad",
                          {{"logits", saved[0]},
                           {"mask", saved[1]},
@@ -70,7 +92,10 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
     auto args = inputs(logPf, logPb, logF, logZ, logR, n, exited);
     args["loss"] = loss;
     const std::string &name = program->train().objective;
-    program->call("gfl_obj_" + name, args, scalars(*program));
+    {
+      KernelTiming timing;
+      program->call("gfl_obj_" + name, args, scalars(*program));
+    }
     ctx->save_for_backward({logPf, logPb, logF, logZ, logR, n, exited});
     ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
     return loss;
@@ -92,8 +117,11 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
       args["d_log_f"] = dF = torch::zeros_like(s[2]);
     if (present(s[3]))
       args["d_log_z"] = dZ = torch::zeros_like(s[3]);
-    program->call("gfl_obj_" + program->train().objective + "_grad", args,
-                  scalars(*program));
+    {
+      KernelTiming timing;
+      program->call("gfl_obj_" + program->train().objective + "_grad", args,
+                    scalars(*program));
+    }
     return {dPf,
             dPb,
             dF,
@@ -170,6 +198,21 @@ std::string Metrics::json() const {
      << ",\"modes_found\":" << modesFound << ",\"modes_total\":" << modesTotal
      << ",\"mean_reward\":" << jsonNumber(meanReward)
      << ",\"wall_s\":" << jsonNumber(wallSeconds) << "}";
+  return os.str();
+}
+
+std::string Profile::json() const {
+  double n = std::max<int64_t>(iterations, 1);
+  double total = rollout + networks + objective + optimizer;
+  std::ostringstream os;
+  os.precision(6);
+  os << "{\"iterations\":" << iterations
+     << ",\"ms_per_iteration\":" << 1e3 * total / n
+     << ",\"trajectories_per_s\":" << trajectories / std::max(total, 1e-12)
+     << ",\"split_ms\":{\"rollout\":" << 1e3 * rollout / n
+     << ",\"networks\":" << 1e3 * networks / n
+     << ",\"objective\":" << 1e3 * objective / n
+     << ",\"optimizer\":" << 1e3 * optimizer / n << "}}";
   return os.str();
 }
 
@@ -516,7 +559,9 @@ Metrics Trainer::run() {
   double lastLoss = 0, meanReward = 0;
   Metrics last;
   for (int64_t it = start; it < t.iterations; ++it) {
+    auto t0 = Clock::now();
     Rollout r = rollout(it, t.batch);
+    profile_.rollout += seconds(t0);
     if (evaluator_) {
       torch::Tensor codes = program_.stateIndex(r.final);
       auto c = codes.accessor<int64_t, 1>();
@@ -524,10 +569,20 @@ Metrics Trainer::run() {
         found_.insert(c[i]);
     }
     meanReward = r.logReward.exp().mean().item<double>();
-    optimizer_->zero_grad();
+    double objectiveBefore = profile_.objective;
+    kernelTimer() = &profile_.objective;
+    auto t1 = Clock::now();
     torch::Tensor l = loss(r);
     l.backward();
+    kernelTimer() = nullptr;
+    profile_.networks +=
+        seconds(t1) - (profile_.objective - objectiveBefore);
+    auto t2 = Clock::now();
     optimizer_->step();
+    optimizer_->zero_grad();
+    profile_.optimizer += seconds(t2);
+    ++profile_.iterations;
+    profile_.trajectories += t.batch;
     lastLoss = l.item<double>();
     int64_t done = it + 1;
     bool evalNow = (t.evalEvery > 0 && done % t.evalEvery == 0) ||

@@ -40,12 +40,13 @@ const char *kUsage =
     "  --set NAME=VALUE      batch, iterations, seed, lr, epsilon,\n"
     "                        temperature, eval_every\n"
     "  -n N  -o FILE.csv     number of samples and output (sample)\n"
-    "  --quiet               no progress output\n";
+    "  --quiet               no progress output\n"
+    "  --profile             print the time per training phase (stderr)\n";
 
 struct Options {
   std::string command, artifact, device = "cpu", out = "run", checkpoint,
                                  output;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, profile = false;
   std::optional<int64_t> iterations, batch, seed, samples;
   std::vector<std::pair<std::string, std::string>> sets;
 };
@@ -89,6 +90,8 @@ Options parse(int argc, char **argv) {
       o.resume = true;
     else if (a == "--quiet")
       o.quiet = true;
+    else if (a == "--profile")
+      o.profile = true;
     else if (a == "--iterations")
       o.iterations = parseInt(a, value());
     else if (a == "--batch")
@@ -219,6 +222,8 @@ int run(const Options &o) {
   Trainer trainer(*program, topts);
   if (o.command == "train") {
     printMetrics(trainer.run());
+    if (o.profile)
+      std::cerr << "profile " << trainer.profile().json() << std::endl;
     return 0;
   }
   if (o.checkpoint.empty())

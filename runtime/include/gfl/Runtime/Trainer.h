@@ -77,6 +77,17 @@ private:
   double logZTrue_ = 0;
 };
 
+/// Seconds spent per phase of training (summed over iterations).
+struct Profile {
+  double rollout = 0;   // sampling loop: compiled steps + policy forward
+  double networks = 0;  // forward over visited states + backward through them
+  double objective = 0; // compiled policy log-prob and objective kernels
+  double optimizer = 0;
+  int64_t iterations = 0;
+  int64_t trajectories = 0;
+  std::string json() const;
+};
+
 struct TrainerOptions {
   std::string outDir;             // metrics.jsonl and checkpoint.pt
   std::string checkpoint;         // overrides outDir/checkpoint.pt
@@ -99,6 +110,7 @@ public:
   torch::Tensor loss(const Rollout &r);
 
   Model &model() { return model_; }
+  const Profile &profile() const { return profile_; }
   void saveCheckpoint(const std::string &path, int64_t iteration) const;
   /// Loads a checkpoint; returns the iteration it was written at.
   int64_t loadCheckpoint(const std::string &path);
@@ -115,6 +127,7 @@ private:
   std::optional<Evaluator> evaluator_;
   std::set<int64_t> found_; // mode codes seen in sampled terminal states
   double wallOffset_ = 0;   // seconds trained before a resume
+  Profile profile_;
 };
 
 } // namespace gfl
