@@ -197,6 +197,7 @@ std::string Metrics::json() const {
      << ",\"logz_true\":" << jsonNumber(logzTrue)
      << ",\"modes_found\":" << modesFound << ",\"modes_total\":" << modesTotal
      << ",\"mean_reward\":" << jsonNumber(meanReward)
+     << ",\"topk_reward\":" << jsonNumber(topkReward)
      << ",\"wall_s\":" << jsonNumber(wallSeconds) << "}";
   return os.str();
 }
@@ -556,7 +557,7 @@ Metrics Trainer::run() {
                              std::chrono::steady_clock::now() - begin)
                              .count();
   };
-  double lastLoss = 0, meanReward = 0;
+  double lastLoss = 0, meanReward = 0, topkReward = 0;
   Metrics last;
   for (int64_t it = start; it < t.iterations; ++it) {
     auto t0 = Clock::now();
@@ -568,7 +569,10 @@ Metrics Trainer::run() {
       for (int64_t i = 0; i < codes.size(0); ++i)
         found_.insert(c[i]);
     }
-    meanReward = r.logReward.exp().mean().item<double>();
+    torch::Tensor rewards = r.logReward.exp();
+    meanReward = rewards.mean().item<double>();
+    int64_t k = std::min<int64_t>(10, rewards.size(0));
+    topkReward = std::get<0>(rewards.topk(k)).mean().item<double>();
     double objectiveBefore = profile_.objective;
     kernelTimer() = &profile_.objective;
     auto t1 = Clock::now();
@@ -606,6 +610,7 @@ Metrics Trainer::run() {
     if (evalNow) {
       last = evaluate(done, lastLoss);
       last.meanReward = meanReward;
+      last.topkReward = topkReward;
       last.wallSeconds = elapsed();
       metrics << last.json() << "\n" << std::flush;
       wallOffset_ = last.wallSeconds;

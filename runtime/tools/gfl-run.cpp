@@ -237,7 +237,10 @@ int run(const Options &o) {
       ev.evaluate(trainer.model(), m);
     }
     Rollout r = trainer.rollout(iteration, program->train().batch);
-    m.meanReward = r.logReward.exp().mean().item<double>();
+    torch::Tensor rewards = r.logReward.exp();
+    m.meanReward = rewards.mean().item<double>();
+    int64_t k = std::min<int64_t>(10, rewards.size(0));
+    m.topkReward = std::get<0>(rewards.topk(k)).mean().item<double>();
     printMetrics(m);
     return 0;
   }

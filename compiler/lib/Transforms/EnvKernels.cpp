@@ -32,7 +32,8 @@ EnvKernelGen::EnvKernelGen(EnvOp env, ModuleOp module)
     if (elem.isInteger(1))
       radix = 2;
     else if (elem.isInteger(32) && s.hasDomain())
-      radix = static_cast<double>(*s.getDomainHi() - *s.getDomainLo());
+      radix = static_cast<double>(s.getDomainHiAttr().getInt() -
+                                  s.getDomainLoAttr().getInt());
     else {
       enumerable_ = false;
       break;
@@ -308,28 +309,28 @@ void EnvKernelGen::buildPolicyKernels(OpBuilder &b) {
   Type f32 = b.getF32Type(), i32 = b.getI32Type(), i1 = b.getI1Type();
   auto logitsRow = RankedTensorType::get({ShapedType::kDynamic}, f32);
   auto maskRow = RankedTensorType::get({ShapedType::kDynamic}, i1);
-  auto gather = [](OpBuilder &nb, Location l, Value row, Value action)
-      -> std::pair<Value, Value> {
-    Value valid = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge,
-                                           action, constI32(nb, l, 0));
+  auto gather = [](OpBuilder &nb, Location l, Value row,
+                   Value action) -> std::pair<Value, Value> {
+    Value valid = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, action,
+                                           constI32(nb, l, 0));
     Value safe = nb.create<arith::MaxSIOp>(l, action, constI32(nb, l, 0));
     Value idx = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), safe);
     return {valid, nb.create<tensor::ExtractOp>(l, row, idx)};
   };
-  buildKernel(
-      b, module_, loc_,
-      KernelSpec{"gfl_policy_log_prob",
-                 {logitsRow, maskRow, i32},
-                 {},
-                 {f32},
-                 [&](OpBuilder &nb, Location l, Value, ValueRange in,
-                     ValueRange) -> SmallVector<Value> {
-                   Value lp = nb.create<MaskedLogSoftmaxOp>(l, in[0], in[1]);
-                   auto [valid, v] = gather(nb, l, lp, in[2]);
-                   return {nb.create<arith::SelectOp>(l, valid, v,
-                                                      constF32(nb, l, 0.0))};
-                 },
-                 {"logits", "mask", "action", "log_prob"}});
+  buildKernel(b, module_, loc_,
+              KernelSpec{"gfl_policy_log_prob",
+                         {logitsRow, maskRow, i32},
+                         {},
+                         {f32},
+                         [&](OpBuilder &nb, Location l, Value, ValueRange in,
+                             ValueRange) -> SmallVector<Value> {
+                           Value lp =
+                               nb.create<MaskedLogSoftmaxOp>(l, in[0], in[1]);
+                           auto [valid, v] = gather(nb, l, lp, in[2]);
+                           return {nb.create<arith::SelectOp>(
+                               l, valid, v, constF32(nb, l, 0.0))};
+                         },
+                         {"logits", "mask", "action", "log_prob"}});
   buildKernel(
       b, module_, loc_,
       KernelSpec{
@@ -341,15 +342,15 @@ void EnvKernelGen::buildPolicyKernels(OpBuilder &b) {
               ValueRange) -> SmallVector<Value> {
             Value lp = nb.create<MaskedLogSoftmaxOp>(l, in[0], in[1]);
             Value size = nb.create<tensor::DimOp>(l, in[0], 0);
-            Value valid = nb.create<arith::CmpIOp>(
-                l, arith::CmpIPredicate::sge, in[2], constI32(nb, l, 0));
+            Value valid = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge,
+                                                   in[2], constI32(nb, l, 0));
             Value g = nb.create<arith::SelectOp>(l, valid, in[3],
                                                  constF32(nb, l, 0.0));
-            Value gs = nb.create<tensor::SplatOp>(l, g, logitsRow,
-                                                  ValueRange{size});
+            Value gs =
+                nb.create<tensor::SplatOp>(l, g, logitsRow, ValueRange{size});
             Value p = nb.create<math::ExpOp>(l, lp);
-            Value d = nb.create<arith::NegFOp>(
-                l, nb.create<arith::MulFOp>(l, gs, p));
+            Value d =
+                nb.create<arith::NegFOp>(l, nb.create<arith::MulFOp>(l, gs, p));
             Value safe =
                 nb.create<arith::MaxSIOp>(l, in[2], constI32(nb, l, 0));
             Value idx =
@@ -374,7 +375,8 @@ void EnvKernelGen::buildEnumerationKernels(OpBuilder &b) {
     Type elem = tensor ? tensor.getElementType() : t;
     if (elem.isInteger(1))
       return Digit{0, 2};
-    return Digit{*s.getDomainLo(), *s.getDomainHi() - *s.getDomainLo()};
+    return Digit{s.getDomainLoAttr().getInt(),
+                 s.getDomainHiAttr().getInt() - s.getDomainLoAttr().getInt()};
   };
   // Element access on a field as i64 digits; tensors are flattened.
   auto flat = [](OpBuilder &nb, Location l, Value v) -> Value {

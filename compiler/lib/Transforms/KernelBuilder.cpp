@@ -64,8 +64,8 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
     args.push_back(batchType(t));
     results.push_back(batchType(t));
   }
-  auto func = b.create<func::FuncOp>(loc, spec.name,
-                                     b.getFunctionType(args, results));
+  auto func =
+      b.create<func::FuncOp>(loc, spec.name, b.getFunctionType(args, results));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   size_t nIn = spec.inputRows.size(), nScalar = spec.scalars.size();
   for (size_t i = 0; i < args.size(); ++i) {
@@ -86,8 +86,8 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
 
   // The batch size comes from the first output (every kernel has one).
   Value size = b.create<tensor::DimOp>(loc, outputs.front(), 0);
-  auto forall = b.create<scf::ForallOp>(
-      loc, ArrayRef<OpFoldResult>{size}, ValueRange(outputs), std::nullopt);
+  auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{size},
+                                        ValueRange(outputs), std::nullopt);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(forall.getTerminator());
@@ -123,9 +123,8 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
     }
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     for (auto [i, dest] : llvm::enumerate(forall.getRegionIterArgs()))
-      b.create<tensor::ParallelInsertSliceOp>(loc, sources[i], dest,
-                                              offsetsOf[i], sizesOf[i],
-                                              stridesOf[i]);
+      b.create<tensor::ParallelInsertSliceOp>(
+          loc, sources[i], dest, offsetsOf[i], sizesOf[i], stridesOf[i]);
   }
   b.create<func::ReturnOp>(loc, forall.getResults());
   return func;
@@ -194,7 +193,8 @@ Value inDomain(OpBuilder &b, Location loc, StateOp state, Value v) {
       return s;
     return b.create<tensor::SplatOp>(loc, s, type);
   };
-  Value lo = splat(*state.getDomainLo()), hi = splat(*state.getDomainHi());
+  Value lo = splat(state.getDomainLoAttr().getInt()),
+        hi = splat(state.getDomainHiAttr().getInt());
   Value ok = b.create<arith::AndIOp>(
       loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, v, lo),
       b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, v, hi));

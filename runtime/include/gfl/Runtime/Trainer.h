@@ -48,7 +48,8 @@ struct Metrics {
   double loss = 0;
   std::optional<double> l1, jsd, logz, logzTrue;
   int64_t modesFound = 0, modesTotal = 0;
-  double meanReward = 0;
+  double meanReward = 0;  // over the last sampled batch
+  double topkReward = 0;  // mean of its 10 largest rewards
   double wallSeconds = 0;
   std::string json() const;
 };
