@@ -151,6 +151,14 @@ void Program::call(const std::string &name,
   const Kernel *k = artifact_->kernel(name);
   if (!k)
     throw std::runtime_error("the artifact has no kernel " + name);
+  callKernel(*k, tensors, scalars);
+}
+
+void callKernel(const Kernel &kernel,
+                const std::map<std::string, torch::Tensor> &tensors,
+                const std::map<std::string, double> &scalars) {
+  const Kernel *k = &kernel;
+  const std::string &name = kernel.name;
   std::vector<AnyRankDescriptor> descs(k->args.size());
   std::vector<int64_t> ints(k->args.size());
   std::vector<float> floats(k->args.size());

@@ -73,6 +73,14 @@ struct TrainSpec {
 /// One state per field, each with the batch as its leading dimension.
 using State = std::vector<torch::Tensor>;
 
+/// Calls a kernel on CPU tensors: buffer arguments by their manifest names
+/// (outputs preallocated with the right shape and dtype, contiguous),
+/// scalars from `scalars`. Throws std::runtime_error on a missing or
+/// mismatched argument.
+void callKernel(const Kernel &kernel,
+                const std::map<std::string, torch::Tensor> &tensors,
+                const std::map<std::string, double> &scalars = {});
+
 class Program {
 public:
   /// Loads and validates an artifact; nullptr with a one-line `error`.
