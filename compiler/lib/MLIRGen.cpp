@@ -14,7 +14,9 @@ namespace gfl {
 using namespace mlir;
 
 Location MLIRGenImpl::loc(SourceRange r) {
-  return FileLineColLoc::get(fileName_, r.begin.line, r.begin.col);
+  bool inLibrary = library_ && r.begin.file == library_->id();
+  return FileLineColLoc::get(inLibrary ? libraryName_ : fileName_,
+                             r.begin.line, r.begin.col);
 }
 
 mlir::Type MLIRGenImpl::elemType(ScalarKind k) {
@@ -198,6 +200,8 @@ OwningOpRef<ModuleOp> MLIRGenImpl::generate() {
   ctx_.loadDialect<mlir::gfl::GflDialect, arith::ArithDialect, math::MathDialect,
                    scf::SCFDialect, tensor::TensorDialect>();
   fileName_ = b_.getStringAttr(buffer_.name());
+  if (library_)
+    libraryName_ = b_.getStringAttr(library_->name());
   auto module = ModuleOp::create(FileLineColLoc::get(fileName_, 1, 1));
   b_.setInsertionPointToEnd(module.getBody());
 
@@ -218,8 +222,9 @@ OwningOpRef<ModuleOp> MLIRGenImpl::generate() {
 }
 
 OwningOpRef<ModuleOp> mlirGen(MLIRContext &context, const SourceBuffer &buffer,
-                              const CheckedProgram &checked) {
-  return MLIRGenImpl(context, buffer, checked).generate();
+                              const CheckedProgram &checked,
+                              const SourceBuffer *library) {
+  return MLIRGenImpl(context, buffer, checked, library).generate();
 }
 
 } // namespace gfl

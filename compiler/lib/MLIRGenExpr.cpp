@@ -469,6 +469,23 @@ Value MLIRGenImpl::genCall(const CallExpr &e) {
                                   : scalarConst(ScalarKind::Float, 1.0, l);
     return b_.create<mlir::gfl::HuberOp>(l, b_.getF32Type(), x, delta);
   }
+  if (f == "residual") {
+    // kind 0: x^2, 1: x^2 / 2, 2: huber(x, delta); the choice is a select
+    // so that it stays differentiable in every branch.
+    Value x = asFloat(0);
+    Value kind = convert(args[1], argType(1), ScalarKind::Int, l);
+    Value delta = asFloat(2);
+    Value sq = b_.create<arith::MulFOp>(l, x, x);
+    Value half = b_.create<arith::MulFOp>(
+        l, scalarConst(ScalarKind::Float, 0.5, l), sq);
+    Value hub = b_.create<mlir::gfl::HuberOp>(l, b_.getF32Type(), x, delta);
+    auto is = [&](int64_t k) {
+      return b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, kind,
+                                      scalarConst(ScalarKind::Int, k, l));
+    };
+    Value notSquared = b_.create<arith::SelectOp>(l, is(1), half, hub);
+    return b_.create<arith::SelectOp>(l, is(0), sq, notSquared);
+  }
   if (f == "batch_mean" || f == "batch_sum") {
     auto kind = f == "batch_mean" ? mlir::gfl::BatchReduceKind::Mean
                                   : mlir::gfl::BatchReduceKind::Sum;
@@ -518,6 +535,12 @@ Value MLIRGenImpl::genMember(const MemberExpr &e) {
   if (m == "log_r")
     return b_.create<mlir::gfl::TrajScalarOp>(l, b_.getF32Type(),
                                         mlir::gfl::TrajScalarField::LogR, t);
+  if (m == "exited") {
+    Value x = b_.create<mlir::gfl::TrajScalarOp>(
+        l, b_.getF32Type(), mlir::gfl::TrajScalarField::Exited, t);
+    return b_.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, x,
+                                    scalarConst(ScalarKind::Float, 0, l));
+  }
   mlir::gfl::TrajSeqField field = m == "log_pf"       ? mlir::gfl::TrajSeqField::LogPF
                             : m == "log_pb"     ? mlir::gfl::TrajSeqField::LogPB
                             : m == "log_f"      ? mlir::gfl::TrajSeqField::LogF

@@ -17,8 +17,9 @@ namespace gfl {
 class MLIRGenImpl {
 public:
   MLIRGenImpl(mlir::MLIRContext &ctx, const SourceBuffer &buffer,
-              const CheckedProgram &checked)
-      : ctx_(ctx), buffer_(buffer), checked_(checked), b_(&ctx) {}
+              const CheckedProgram &checked, const SourceBuffer *library)
+      : ctx_(ctx), buffer_(buffer), library_(library), checked_(checked),
+        b_(&ctx) {}
 
   mlir::OwningOpRef<mlir::ModuleOp> generate();
 
@@ -71,9 +72,10 @@ public:
 
   mlir::MLIRContext &ctx_;
   const SourceBuffer &buffer_;
+  const SourceBuffer *library_;
   const CheckedProgram &checked_;
   mlir::OpBuilder b_;
-  mlir::StringAttr fileName_;
+  mlir::StringAttr fileName_, libraryName_;
 
   // Values in scope while emitting a region.
   std::vector<mlir::Value> state_;        // current state field values

@@ -6,8 +6,8 @@
 
 namespace gfl {
 
-SourceBuffer::SourceBuffer(std::string name, std::string text)
-    : name_(std::move(name)), text_(std::move(text)) {
+SourceBuffer::SourceBuffer(std::string name, std::string text, uint16_t id)
+    : name_(std::move(name)), text_(std::move(text)), id_(id) {
   lineStarts_.push_back(0);
   for (uint32_t i = 0; i < text_.size(); ++i)
     if (text_[i] == '\n')
@@ -72,14 +72,22 @@ static const char *severityName(Severity s) {
   return "error";
 }
 
+const SourceBuffer &DiagnosticEngine::bufferOf(SourceLoc loc) const {
+  for (const SourceBuffer *b : others_)
+    if (b->id() == loc.file)
+      return *b;
+  return buffer_;
+}
+
 std::string DiagnosticEngine::format(const Diagnostic &d) const {
   if (!d.range.isValid())
     return fmt::format("{}: {}: {}\n", buffer_.name(), severityName(d.severity),
                        d.message);
+  const SourceBuffer &buffer = bufferOf(d.range.begin);
   std::string out =
-      fmt::format("{}:{}:{}: {}: {}\n", buffer_.name(), d.range.begin.line,
+      fmt::format("{}:{}:{}: {}: {}\n", buffer.name(), d.range.begin.line,
                   d.range.begin.col, severityName(d.severity), d.message);
-  std::string_view line = buffer_.lineText(d.range.begin.line);
+  std::string_view line = buffer.lineText(d.range.begin.line);
   // Tabs are echoed as-is in the caret line so that the caret stays aligned.
   std::string caret;
   uint32_t col = d.range.begin.col;

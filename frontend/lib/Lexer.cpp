@@ -116,14 +116,14 @@ const char *tokenKindName(TokenKind k) {
 }
 
 Lexer::Lexer(const SourceBuffer &buffer, DiagnosticEngine &diags)
-    : text_(buffer.text()), diags_(diags) {}
+    : text_(buffer.text()), file_(buffer.id()), diags_(diags) {}
 
 char Lexer::peek(size_t ahead) const {
   return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
 }
 
 SourceLoc Lexer::loc() const {
-  return {static_cast<uint32_t>(pos_), line_, col_};
+  return {static_cast<uint32_t>(pos_), line_, col_, file_};
 }
 
 void Lexer::advance() {
@@ -167,7 +167,7 @@ void Lexer::skipTrivia(bool &sawNewline) {
       }
       if (!closed)
         diags_.error(SourceRange(begin, {begin.offset + 2, begin.line,
-                                         begin.col + 2}),
+                                         begin.col + 2, file_}),
                      "unterminated block comment");
     } else {
       break;

@@ -1093,6 +1093,9 @@ void SemaImpl::checkTrain(TrainDecl &t) {
                       : key == "iterations" ? info.iterations : info.seed) = *n;
     } else if (key == "objective") {
       haveObjective = true;
+      // `--set train.objective=NAME` replaces the written objective.
+      if (overrides_.count("train.objective"))
+        continue;
       Expr &v = *item.value;
       std::string name;
       std::vector<CallArg> *args = nullptr;

@@ -37,6 +37,7 @@ const TrajMember kTrajMembers[] = {
     {"energy", Type::seqOf(ScalarKind::Float)},
     {"log_r", Type::floatTy()},
     {"n", Type::intTy()},
+    {"exited", Type::boolTy()},
 };
 
 const char *const kReductions[] = {"sum", "prod", "min",      "max",
@@ -441,6 +442,25 @@ Type ExprChecker::checkCall(CallExpr &e) {
         diags.error(e.args[i].value->range,
                     fmt::format("'huber' expects numeric scalars, got {}",
                                 ts[i].str()));
+        return Type::invalid();
+      }
+    }
+    return Type::floatTy();
+  }
+  if (f == "residual") {
+    // residual(x, kind, delta): kind 0 squared, 1 half-squared, 2 Huber.
+    if (!objectiveOnly() || !arity(3, 3))
+      return Type::invalid();
+    for (size_t i = 0; i < n; ++i) {
+      if (!valueArg(i))
+        return Type::invalid();
+      bool wantInt = i == 1;
+      if (!ts[i].isScalar() || ts[i].is(ScalarKind::Bool) ||
+          (wantInt && !ts[i].is(ScalarKind::Int))) {
+        diags.error(e.args[i].value->range,
+                    fmt::format("'residual' expects (float, int kind, float "
+                                "delta), got {} for argument {}",
+                                ts[i].str(), i + 1));
         return Type::invalid();
       }
     }

@@ -86,17 +86,19 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
                                torch::Tensor logPb, torch::Tensor logF,
                                torch::Tensor logZ, torch::Tensor logR,
                                torch::Tensor n, torch::Tensor exited,
+                               torch::Tensor logRStep,
                                const Program *program) {
     int64_t batch = logR.size(0);
     auto loss = torch::empty({batch}, torch::kFloat32);
-    auto args = inputs(logPf, logPb, logF, logZ, logR, n, exited);
+    auto args = inputs(logPf, logPb, logF, logZ, logR, n, exited, logRStep);
     args["loss"] = loss;
     const std::string &name = program->train().objective;
     {
       KernelTiming timing;
       program->call("gfl_obj_" + name, args, scalars(*program));
     }
-    ctx->save_for_backward({logPf, logPb, logF, logZ, logR, n, exited});
+    ctx->save_for_backward({logPf, logPb, logF, logZ, logR, n, exited,
+                            logRStep});
     ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
     return loss;
   }
@@ -104,7 +106,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
   static variable_list backward(AutogradContext *ctx, variable_list grads) {
     auto s = ctx->get_saved_variables();
     const Program *program = programOf(ctx);
-    auto args = inputs(s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+    auto args = inputs(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
     int64_t batch = s[4].size(0);
     args["d_loss"] = grads[0].contiguous();
     args["loss"] = torch::empty({batch}, torch::kFloat32);
@@ -129,6 +131,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
+            torch::Tensor(),
             torch::Tensor()};
   }
 
@@ -140,9 +143,14 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
   inputs(const torch::Tensor &logPf, const torch::Tensor &logPb,
          const torch::Tensor &logF, const torch::Tensor &logZ,
          const torch::Tensor &logR, const torch::Tensor &n,
-         const torch::Tensor &exited) {
+         const torch::Tensor &exited, const torch::Tensor &logRStep) {
     std::map<std::string, torch::Tensor> m{
         {"log_r", logR}, {"n", n}, {"exited", exited}};
+    // Per-state log-rewards; the energies are their negatives.
+    if (present(logRStep)) {
+      m["log_r_step"] = logRStep.contiguous();
+      m["energy"] = (-logRStep).contiguous();
+    }
     int64_t batch = logR.size(0);
     auto orZero = [&](const torch::Tensor &t) {
       return present(t) ? t.contiguous() : torch::zeros({batch});
@@ -343,9 +351,32 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
   m.l1 = l1;
   m.jsd = 0.5 * (kl1 + kl2);
   m.logzTrue = logZTrue_;
+  // The learned log Z: the scalar the objective reads, or else the state
+  // flow of s0 (DB-style objectives).
+  const std::string &objective = program_.train().objective;
+  bool readsLogZ = false;
+  for (const json::Value &k : program_.manifest().get("kernels")->asArray())
+    if (k.get("name")->asString() == "gfl_obj_" + objective + "_grad")
+      for (const json::Value &a : k.get("args")->asArray())
+        readsLogZ |= a.get("name")->asString() == "d_log_z";
+  bool readsEnergy = false;
+  for (const json::Value &k : program_.manifest().get("kernels")->asArray())
+    if (k.get("name")->asString() == "gfl_obj_" + objective)
+      for (const json::Value &a : k.get("args")->asArray())
+        readsEnergy |= a.get("name")->asString() == "energy";
   torch::Tensor z = model->scalar("logZ");
-  if (z.defined())
+  if (z.defined() && readsLogZ) {
     m.logz = z.item<double>();
+  } else if (outs.count("logF")) {
+    // With energies the head is the forward-looking F~ and
+    // log F(s0) = log F~(s0) - E(s0) = log F~(s0) + log R(s0).
+    double f0 = outs.at("logF")[0].item<double>();
+    if (readsEnergy)
+      f0 += program_.logReward(Program::select(
+                                   states_, torch::zeros({1}, torch::kInt64)))
+                .item<double>();
+    m.logz = f0;
+  }
   m.modesTotal = static_cast<int64_t>(modes_.size());
 }
 
@@ -361,6 +392,11 @@ Trainer::Trainer(Program &program, TrainerOptions options)
   if (!program.hasKernel("gfl_obj_" + t.objective + "_grad"))
     throw std::runtime_error("the artifact has no gradient kernel for "
                              "objective '" + t.objective + "'");
+  for (const json::Value &k : program.manifest().get("kernels")->asArray())
+    if (k.get("name")->asString() == "gfl_obj_" + t.objective)
+      for (const json::Value &a : k.get("args")->asArray())
+        needsStateRewards_ |= a.get("name")->asString() == "log_r_step" ||
+                              a.get("name")->asString() == "energy";
   torch::manual_seed(static_cast<uint64_t>(t.seed));
   model_ = Model(program.nets());
   params_ = model_->namedParams();
@@ -517,9 +553,12 @@ torch::Tensor Trainer::loss(const Rollout &r) {
   auto orEmpty = [](const torch::Tensor &t) {
     return t.defined() ? t : torch::empty({0});
   };
+  torch::Tensor logRStep;
+  if (needsStateRewards_)
+    logRStep = program_.logReward(visited).view({B, T1});
   torch::Tensor perTrajectory = ObjectiveLoss::apply(
       orEmpty(logPf), orEmpty(logPb), orEmpty(logF), orEmpty(logZ),
-      r.logReward, r.n, r.exited, &program_);
+      r.logReward, r.n, r.exited, orEmpty(logRStep), &program_);
   return perTrajectory.mean();
 }
 

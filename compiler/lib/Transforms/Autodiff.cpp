@@ -49,6 +49,7 @@ bool isLearned(TrajSeqField f) {
 struct RowInputs {
   std::map<TrajSeqField, SeqVal> fields;
   Value logR, logZ, n; // f32, f32, index
+  Value exited;        // f32: 1.0 when the trajectory ended by the exit
   SmallVector<Value> params;
 };
 
@@ -107,8 +108,10 @@ private:
       return success();
     }
     if (auto t = dyn_cast<TrajScalarOp>(op)) {
-      map.map(t.getResult(),
-              t.getField() == TrajScalarField::LogR ? in.logR : in.logZ);
+      Value v = t.getField() == TrajScalarField::LogR   ? in.logR
+                : t.getField() == TrajScalarField::LogZ ? in.logZ
+                                                        : in.exited;
+      map.map(t.getResult(), v);
       return success();
     }
     if (auto t = dyn_cast<TrajLenOp>(op)) {
@@ -707,6 +710,7 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
     r.n = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), in[k + 2]);
     Value exited = nb.create<arith::IndexCastOp>(
         l, nb.getIndexType(), nb.create<arith::ExtUIOp>(l, i32, in[k + 3]));
+    r.exited = nb.create<arith::UIToFPOp>(l, f32, in[k + 3]);
     Value one = constIndex(nb, l, 1);
     for (auto [i, f] : llvm::enumerate(use.fields)) {
       Value len = f == TrajSeqField::LogPF

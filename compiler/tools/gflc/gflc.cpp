@@ -19,6 +19,7 @@
 #include "gfl/Compiler/MLIRGen.h"
 #include "gfl/Dialect/GflOps.h"
 #include "gfl/Frontend/ASTDump.h"
+#include "gfl/Frontend/Library.h"
 #include "gfl/Frontend/Parser.h"
 #include "gfl/Frontend/Sema.h"
 
@@ -46,6 +47,9 @@
 #include <sstream>
 
 namespace cl = llvm::cl;
+
+/// compiler/stdlib/objectives.gfl, embedded at build time.
+#include "StandardLibrary.inc"
 
 namespace {
 
@@ -179,6 +183,19 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
     size_t eq = kv.find('=');
     overrides[kv.substr(0, eq)] = eq == std::string::npos ? "" : kv.substr(eq + 1);
   }
+  // The standard library supplies a train objective the program lacks.
+  gfl::SourceBuffer library(kLibraryName, kStandardLibrary, /*id=*/1);
+  diags.addBuffer(library);
+  gfl::Program libraryProgram;
+  bool usesLibrary = false;
+  if (!diags.hasErrors()) {
+    auto wanted = gfl::trainObjectiveName(program, overrides);
+    if (wanted && !gfl::declaresObjective(program, *wanted)) {
+      gfl::Parser libraryParser(library, diags);
+      libraryProgram = libraryParser.parseProgram();
+      usesLibrary = gfl::importObjective(program, libraryProgram, *wanted);
+    }
+  }
   gfl::CheckedProgram checked;
   if (!diags.hasErrors())
     checked = gfl::analyze(program, diags, overrides);
@@ -204,7 +221,8 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
   mlir::ScopedDiagnosticHandler handler(
       &context, [&](mlir::Diagnostic &d) -> mlir::LogicalResult {
         auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(d.getLocation());
-        if (!loc || loc.getFilename() != name)
+        if (!loc ||
+            (loc.getFilename() != name && loc.getFilename() != kLibraryName))
           return mlir::failure(); // not ours: the default handler prints it
         gfl::Severity severity = d.getSeverity() == mlir::DiagnosticSeverity::Error
                                      ? gfl::Severity::Error
@@ -212,13 +230,14 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
                                          mlir::DiagnosticSeverity::Warning
                                      ? gfl::Severity::Warning
                                      : gfl::Severity::Note;
-        gfl::SourceLoc at{0, loc.getLine(), loc.getColumn()};
+        uint16_t file = loc.getFilename() == name ? 0 : library.id();
+        gfl::SourceLoc at{0, loc.getLine(), loc.getColumn(), file};
         llvm::errs() << diags.format(
             {severity, gfl::SourceRange(at), d.str()});
         return mlir::success();
       });
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      gfl::mlirGen(context, buffer, checked);
+      gfl::mlirGen(context, buffer, checked, usesLibrary ? &library : nullptr);
   if (!module || mlir::failed(mlir::verify(*module))) {
     llvm::errs() << name << ": error: internal compiler error: the generated "
                  << "module does not verify\n";

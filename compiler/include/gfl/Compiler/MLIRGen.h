@@ -23,9 +23,11 @@ namespace gfl {
 /// Builds the module for a program that Sema checked without errors
 /// (`checked` is its summary and points into its AST). Loads the dialects it
 /// uses into `context`.
-mlir::OwningOpRef<mlir::ModuleOp> mlirGen(mlir::MLIRContext &context,
-                                          const SourceBuffer &buffer,
-                                          const CheckedProgram &checked);
+/// `library` is the standard library's buffer when the program uses one of
+/// its objectives (their locations point into it).
+mlir::OwningOpRef<mlir::ModuleOp>
+mlirGen(mlir::MLIRContext &context, const SourceBuffer &buffer,
+        const CheckedProgram &checked, const SourceBuffer *library = nullptr);
 
 } // namespace gfl
 

@@ -35,7 +35,8 @@ def Gfl_TrajSeqField : I32EnumAttr<"TrajSeqField",
 def Gfl_TrajScalarField : I32EnumAttr<"TrajScalarField",
     "scalar trajectory quantity", [
     I32EnumAttrCase<"LogR", 0, "log_r">,
-    I32EnumAttrCase<"LogZ", 1, "log_z">
+    I32EnumAttrCase<"LogZ", 1, "log_z">,
+    I32EnumAttrCase<"Exited", 2, "exited">
   ]> {
   let cppNamespace = "::mlir::gfl";
   let genSpecializedAttr = 0;

@@ -470,7 +470,8 @@ def Gfl_TrajScalarOp : Gfl_Op<"traj_scalar", [Pure]> {
   let description = [{
     `log_r`: the log-reward of the trajectory's terminal state; `log_z`: the
     learned estimate of the log-partition function (for this trajectory's
-    conditioning).
+    conditioning); `exited`: 1.0 when the trajectory ended with the exit
+    action (so `log_pf` has an exit entry), 0.0 when it ended by itself.
 
     ```mlir
     %lr = gfl.traj_scalar <log_r> %t : f32

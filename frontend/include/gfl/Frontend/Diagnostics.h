@@ -23,12 +23,14 @@
 
 namespace gfl {
 
-/// One .gfl buffer: its name (the path shown in diagnostics) and text.
+/// One .gfl buffer: its name (the path shown in diagnostics), its text and
+/// the id that its source locations carry (0 for the main file).
 class SourceBuffer {
 public:
-  SourceBuffer(std::string name, std::string text);
+  SourceBuffer(std::string name, std::string text, uint16_t id = 0);
 
   const std::string &name() const { return name_; }
+  uint16_t id() const { return id_; }
   std::string_view text() const { return text_; }
   /// The text of 1-based line `line`, without its line terminator.
   std::string_view lineText(uint32_t line) const;
@@ -37,6 +39,7 @@ public:
 private:
   std::string name_;
   std::string text_;
+  uint16_t id_;
   std::vector<uint32_t> lineStarts_;
 };
 
@@ -65,6 +68,11 @@ public:
 
   const std::vector<Diagnostic> &diagnostics() const { return diags_; }
   const SourceBuffer &buffer() const { return buffer_; }
+  /// Registers another buffer (e.g. the standard library) whose locations
+  /// carry its id.
+  void addBuffer(const SourceBuffer &buffer) { others_.push_back(&buffer); }
+  /// The buffer a location belongs to.
+  const SourceBuffer &bufferOf(SourceLoc loc) const;
 
   /// Writes every recorded diagnostic in source form.
   void print(std::ostream &os) const;
@@ -75,6 +83,7 @@ private:
   void report(Severity s, SourceRange range, std::string message);
 
   const SourceBuffer &buffer_;
+  std::vector<const SourceBuffer *> others_;
   unsigned maxErrors_;
   unsigned errorCount_ = 0;
   bool lastDropped_ = false;

@@ -102,6 +102,7 @@ private:
   Token lexString(SourceLoc begin);
 
   std::string_view text_;
+  uint16_t file_;
   DiagnosticEngine &diags_;
   size_t pos_ = 0;
   uint32_t line_ = 1, col_ = 1;

@@ -16,6 +16,7 @@ struct SourceLoc {
   uint32_t offset = 0;
   uint32_t line = 0; // 1-based; 0 means unknown
   uint32_t col = 0;  // 1-based
+  uint16_t file = 0; // SourceBuffer::id(): 0 is the main file
 
   bool isValid() const { return line != 0; }
 };

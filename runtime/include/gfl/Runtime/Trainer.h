@@ -128,6 +128,7 @@ private:
   std::optional<Evaluator> evaluator_;
   std::set<int64_t> found_; // mode codes seen in sampled terminal states
   double wallOffset_ = 0;   // seconds trained before a resume
+  bool needsStateRewards_ = false; // objective reads log_r_step / energy
   Profile profile_;
 };
 
