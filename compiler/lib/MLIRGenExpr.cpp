@@ -545,6 +545,7 @@ Value MLIRGenImpl::genMember(const MemberExpr &e) {
                             : m == "log_pb"     ? mlir::gfl::TrajSeqField::LogPB
                             : m == "log_f"      ? mlir::gfl::TrajSeqField::LogF
                             : m == "log_r_step" ? mlir::gfl::TrajSeqField::LogRStep
+                            : m == "log_pf_exit" ? mlir::gfl::TrajSeqField::LogPFExit
                                                 : mlir::gfl::TrajSeqField::Energy;
   return b_.create<mlir::gfl::TrajSeqOp>(l, field, t);
 }

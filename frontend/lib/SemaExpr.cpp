@@ -35,6 +35,7 @@ const TrajMember kTrajMembers[] = {
     {"log_f", Type::seqOf(ScalarKind::Float)},
     {"log_r_step", Type::seqOf(ScalarKind::Float)},
     {"energy", Type::seqOf(ScalarKind::Float)},
+    {"log_pf_exit", Type::seqOf(ScalarKind::Float)},
     {"log_r", Type::floatTy()},
     {"n", Type::intTy()},
     {"exited", Type::boolTy()},

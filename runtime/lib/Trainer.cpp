@@ -80,25 +80,27 @@ struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
 /// The per-trajectory loss of the compiled objective; the backward is the
 /// compiled fused gradient kernel.
 struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
-  /// Differentiable inputs: log_pf, log_pb, log_f, log_z (undefined when
-  /// the model has no such quantity). `rest` holds log_r, n, exited.
+  /// Differentiable inputs: log_pf, log_pb, log_f, log_z, log_pf_exit
+  /// (empty when the model or objective has no such quantity); then log_r,
+  /// n, exited and the per-state log-rewards.
   static torch::Tensor forward(AutogradContext *ctx, torch::Tensor logPf,
                                torch::Tensor logPb, torch::Tensor logF,
-                               torch::Tensor logZ, torch::Tensor logR,
-                               torch::Tensor n, torch::Tensor exited,
-                               torch::Tensor logRStep,
+                               torch::Tensor logZ, torch::Tensor logPfExit,
+                               torch::Tensor logR, torch::Tensor n,
+                               torch::Tensor exited, torch::Tensor logRStep,
                                const Program *program) {
     int64_t batch = logR.size(0);
     auto loss = torch::empty({batch}, torch::kFloat32);
-    auto args = inputs(logPf, logPb, logF, logZ, logR, n, exited, logRStep);
+    auto args =
+        inputs(logPf, logPb, logF, logZ, logPfExit, logR, n, exited, logRStep);
     args["loss"] = loss;
     const std::string &name = program->train().objective;
     {
       KernelTiming timing;
       program->call("gfl_obj_" + name, args, scalars(*program));
     }
-    ctx->save_for_backward({logPf, logPb, logF, logZ, logR, n, exited,
-                            logRStep});
+    ctx->save_for_backward(
+        {logPf, logPb, logF, logZ, logPfExit, logR, n, exited, logRStep});
     ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
     return loss;
   }
@@ -106,11 +108,11 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
   static variable_list backward(AutogradContext *ctx, variable_list grads) {
     auto s = ctx->get_saved_variables();
     const Program *program = programOf(ctx);
-    auto args = inputs(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
-    int64_t batch = s[4].size(0);
+    auto args = inputs(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]);
+    int64_t batch = s[5].size(0);
     args["d_loss"] = grads[0].contiguous();
     args["loss"] = torch::empty({batch}, torch::kFloat32);
-    torch::Tensor dPf, dPb, dF, dZ;
+    torch::Tensor dPf, dPb, dF, dZ, dExit;
     if (present(s[0]))
       args["d_log_pf"] = dPf = torch::zeros_like(s[0]);
     if (present(s[1]))
@@ -119,6 +121,8 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
       args["d_log_f"] = dF = torch::zeros_like(s[2]);
     if (present(s[3]))
       args["d_log_z"] = dZ = torch::zeros_like(s[3]);
+    if (present(s[4]))
+      args["d_log_pf_exit"] = dExit = torch::zeros_like(s[4]);
     {
       KernelTiming timing;
       program->call("gfl_obj_" + program->train().objective + "_grad", args,
@@ -128,6 +132,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
             dPb,
             dF,
             dZ,
+            dExit,
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
@@ -142,8 +147,9 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
   static std::map<std::string, torch::Tensor>
   inputs(const torch::Tensor &logPf, const torch::Tensor &logPb,
          const torch::Tensor &logF, const torch::Tensor &logZ,
-         const torch::Tensor &logR, const torch::Tensor &n,
-         const torch::Tensor &exited, const torch::Tensor &logRStep) {
+         const torch::Tensor &logPfExit, const torch::Tensor &logR,
+         const torch::Tensor &n, const torch::Tensor &exited,
+         const torch::Tensor &logRStep) {
     std::map<std::string, torch::Tensor> m{
         {"log_r", logR}, {"n", n}, {"exited", exited}};
     // Per-state log-rewards; the energies are their negatives.
@@ -161,6 +167,8 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
       m["log_pb"] = logPb.contiguous();
     if (present(logF))
       m["log_f"] = logF.contiguous();
+    if (present(logPfExit))
+      m["log_pf_exit"] = logPfExit.contiguous();
     m["log_z"] = orZero(logZ);
     return m;
   }
@@ -359,15 +367,18 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
     if (k.get("name")->asString() == "gfl_obj_" + objective + "_grad")
       for (const json::Value &a : k.get("args")->asArray())
         readsLogZ |= a.get("name")->asString() == "d_log_z";
-  bool readsEnergy = false;
+  bool readsEnergy = false, readsExit = false, readsLogF = false;
   for (const json::Value &k : program_.manifest().get("kernels")->asArray())
     if (k.get("name")->asString() == "gfl_obj_" + objective)
-      for (const json::Value &a : k.get("args")->asArray())
+      for (const json::Value &a : k.get("args")->asArray()) {
         readsEnergy |= a.get("name")->asString() == "energy";
+        readsExit |= a.get("name")->asString() == "log_pf_exit";
+        readsLogF |= a.get("name")->asString() == "log_f";
+      }
   torch::Tensor z = model->scalar("logZ");
   if (z.defined() && readsLogZ) {
     m.logz = z.item<double>();
-  } else if (outs.count("logF")) {
+  } else if (readsLogF && outs.count("logF")) {
     // With energies the head is the forward-looking F~ and
     // log F(s0) = log F~(s0) - E(s0) = log F~(s0) + log R(s0).
     double f0 = outs.at("logF")[0].item<double>();
@@ -376,6 +387,13 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
                                    states_, torch::zeros({1}, torch::kInt64)))
                 .item<double>();
     m.logz = f0;
+  } else if (readsExit && env.hasStop) {
+    // Every state may terminate: F(s0) = R(s0) / P_F(exit | s0).
+    double logR0 =
+        program_
+            .logReward(Program::select(states_, torch::zeros({1}, torch::kInt64)))
+            .item<double>();
+    m.logz = logR0 - lp[A - 1].item<double>();
   }
   m.modesTotal = static_cast<int64_t>(modes_.size());
 }
@@ -395,8 +413,11 @@ Trainer::Trainer(Program &program, TrainerOptions options)
   for (const json::Value &k : program.manifest().get("kernels")->asArray())
     if (k.get("name")->asString() == "gfl_obj_" + t.objective)
       for (const json::Value &a : k.get("args")->asArray())
-        needsStateRewards_ |= a.get("name")->asString() == "log_r_step" ||
-                              a.get("name")->asString() == "energy";
+      {
+        const std::string &arg = a.get("name")->asString();
+        needsStateRewards_ |= arg == "log_r_step" || arg == "energy";
+        needsExitProbs_ |= arg == "log_pf_exit";
+      }
   torch::manual_seed(static_cast<uint64_t>(t.seed));
   model_ = Model(program.nets());
   params_ = model_->namedParams();
@@ -553,12 +574,22 @@ torch::Tensor Trainer::loss(const Rollout &r) {
   auto orEmpty = [](const torch::Tensor &t) {
     return t.defined() ? t : torch::empty({0});
   };
-  torch::Tensor logRStep;
+  torch::Tensor logRStep, logPfExit;
   if (needsStateRewards_)
     logRStep = program_.logReward(visited).view({B, T1});
+  if (needsExitProbs_) {
+    if (!env.hasStop)
+      throw std::runtime_error("the objective reads t.log_pf_exit but the "
+                               "environment has no exit action");
+    torch::Tensor exits =
+        torch::full({N}, int32_t(env.numActions - 1), torch::kInt32);
+    logPfExit =
+        PolicyLogProb::apply(pfLogits, fmask, exits, &program_).view({B, T1});
+  }
   torch::Tensor perTrajectory = ObjectiveLoss::apply(
       orEmpty(logPf), orEmpty(logPb), orEmpty(logF), orEmpty(logZ),
-      r.logReward, r.n, r.exited, orEmpty(logRStep), &program_);
+      orEmpty(logPfExit), r.logReward, r.n, r.exited, orEmpty(logRStep),
+      &program_);
   return perTrajectory.mean();
 }
 

@@ -230,12 +230,7 @@ int run(const Options &o) {
     throw UsageError(o.command + " needs --checkpoint FILE");
   int64_t iteration = trainer.loadCheckpoint(o.checkpoint);
   if (o.command == "eval") {
-    Metrics m;
-    m.iteration = iteration;
-    if (program->env().enumerable) {
-      Evaluator ev(*program);
-      ev.evaluate(trainer.model(), m);
-    }
+    Metrics m = trainer.evaluate(iteration, 0);
     Rollout r = trainer.rollout(iteration, program->train().batch);
     torch::Tensor rewards = r.logReward.exp();
     m.meanReward = rewards.mean().item<double>();

@@ -32,7 +32,8 @@ Batch randomBatch(uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   Batch b;
-  for (const char *f : {"log_pf", "log_pb", "log_f", "log_r_step", "energy"}) {
+  for (const char *f : {"log_pf", "log_pb", "log_f", "log_r_step", "energy",
+                        "log_pf_exit"}) {
     Buffer<float> r({B, T});
     for (size_t i = 0; i < r.size(); ++i)
       r[i] = normal(rng) - (std::string(f).rfind("log_p", 0) == 0 ? 1.0f : 0.0f);
@@ -162,7 +163,7 @@ TEST_P(ObjectiveGradients, MatchFiniteDifferences) {
         }
       }
     };
-    for (const char *field : {"log_pf", "log_pb", "log_f"})
+    for (const char *field : {"log_pf", "log_pb", "log_f", "log_pf_exit"})
       if (outs.count(std::string("d_") + field))
         check(std::string("d_") + field, b.rows.at(field), T, field);
     if (outs.count("d_log_z"))
@@ -172,7 +173,7 @@ TEST_P(ObjectiveGradients, MatchFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(Library, ObjectiveGradients,
                          ::testing::Values("tb", "tb_huber", "db", "subtb",
-                                           "mix"));
+                                           "mix", "mdb"));
 
 TEST(ObjectiveLoss, TrajectoryBalanceValue) {
   std::string error;

@@ -36,13 +36,13 @@ struct SeqVal {
   Value len;  // index
 };
 
-const TrajSeqField kAllFields[] = {TrajSeqField::LogPF, TrajSeqField::LogPB,
-                                   TrajSeqField::LogF, TrajSeqField::LogRStep,
-                                   TrajSeqField::Energy};
+const TrajSeqField kAllFields[] = {
+    TrajSeqField::LogPF,    TrajSeqField::LogPB,  TrajSeqField::LogF,
+    TrajSeqField::LogRStep, TrajSeqField::Energy, TrajSeqField::LogPFExit};
 
 bool isLearned(TrajSeqField f) {
   return f == TrajSeqField::LogPF || f == TrajSeqField::LogPB ||
-         f == TrajSeqField::LogF;
+         f == TrajSeqField::LogF || f == TrajSeqField::LogPFExit;
 }
 
 /// What a batch row provides to the objective body.

@@ -26,7 +26,8 @@ def Gfl_TrajSeqField : I32EnumAttr<"TrajSeqField",
     I32EnumAttrCase<"LogPB", 1, "log_pb">,
     I32EnumAttrCase<"LogF", 2, "log_f">,
     I32EnumAttrCase<"LogRStep", 3, "log_r_step">,
-    I32EnumAttrCase<"Energy", 4, "energy">
+    I32EnumAttrCase<"Energy", 4, "energy">,
+    I32EnumAttrCase<"LogPFExit", 5, "log_pf_exit">
   ]> {
   let cppNamespace = "::mlir::gfl";
   let genSpecializedAttr = 0;

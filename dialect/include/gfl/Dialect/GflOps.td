@@ -450,7 +450,9 @@ def Gfl_TrajSeqOp : Gfl_Op<"traj_seq", [Pure]> {
     - `log_pb`: log P_B of every non-exit transition (n);
     - `log_f`: log state flow of every state s0..sn (n+1);
     - `log_r_step`: per-state log-reward of s0..sn (n+1);
-    - `energy`: per-state energy of s0..sn (n+1).
+    - `energy`: per-state energy of s0..sn (n+1);
+    - `log_pf_exit`: log P_F(exit | s) of s0..sn (n+1), for objectives where
+      every state may terminate.
 
     ```mlir
     %pf = gfl.traj_seq <log_pf> %t : !gfl.seq<f32>

@@ -116,8 +116,10 @@ public:
   /// Loads a checkpoint; returns the iteration it was written at.
   int64_t loadCheckpoint(const std::string &path);
 
-private:
+  /// Exact metrics of the current networks (modes found so far included).
   Metrics evaluate(int64_t iteration, double loss);
+
+private:
   void buildOptimizer();
 
   Program &program_;
@@ -129,6 +131,7 @@ private:
   std::set<int64_t> found_; // mode codes seen in sampled terminal states
   double wallOffset_ = 0;   // seconds trained before a resume
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
+  bool needsExitProbs_ = false;    // objective reads log_pf_exit
   Profile profile_;
 };
 
