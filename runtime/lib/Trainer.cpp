@@ -97,6 +97,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
     const std::string &name = program->train().objective;
     {
       KernelTiming timing;
+      addCollectives(*program, args);
       program->call("gfl_obj_" + name, args, scalars(*program));
     }
     ctx->save_for_backward(
@@ -125,8 +126,31 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
       args["d_log_pf_exit"] = dExit = torch::zeros_like(s[4]);
     {
       KernelTiming timing;
-      program->call("gfl_obj_" + program->train().objective + "_grad", args,
-                    scalars(*program));
+      const std::string base = "gfl_obj_" + program->train().objective;
+      std::vector<std::string> collectives = addCollectives(*program, args);
+      for (const std::string &c : collectives)
+        args["d_" + c] = torch::empty({batch}, torch::kFloat32);
+      program->call(base + "_grad", args, scalars(*program));
+      if (!collectives.empty() && program->hasKernel(base + "_batch_grad")) {
+        // Each collective's result adjoint, summed over the batch (and
+        // divided by B for a mean), is the upstream gradient of every row's
+        // operand; the stage's gradients add to the loss kernel's.
+        std::map<std::string, torch::Tensor> stage = args;
+        for (const std::string &c : collectives) {
+          double total = args["d_" + c].sum().item<double>();
+          if (c.rfind("batch_mean_", 0) == 0)
+            total /= static_cast<double>(batch);
+          stage["d_" + c] = torch::full({batch}, total, torch::kFloat32);
+        }
+        std::map<std::string, torch::Tensor> extra;
+        for (const char *d : {"d_log_pf", "d_log_pb", "d_log_f", "d_log_z",
+                              "d_log_pf_exit"})
+          if (args.count(d))
+            stage[d] = extra[d] = torch::zeros_like(args[d]);
+        program->call(base + "_batch_grad", stage, scalars(*program));
+        for (auto &[d, t] : extra)
+          args[d].add_(t);
+      }
     }
     return {dPf,
             dPb,
@@ -138,6 +162,33 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor()};
+  }
+
+  /// For objectives with batch collectives: runs the stage kernel, reduces
+  /// each collective over the batch and adds the results as inputs.
+  /// Returns the collectives' names.
+  static std::vector<std::string>
+  addCollectives(const Program &program,
+                 std::map<std::string, torch::Tensor> &args) {
+    std::vector<std::string> names;
+    const Kernel *stage =
+        program.kernel("gfl_obj_" + program.train().objective + "_batch");
+    if (!stage)
+      return names;
+    int64_t batch = args.at("log_r").size(0);
+    std::map<std::string, torch::Tensor> stageArgs = args;
+    for (const KernelArg &a : stage->args)
+      if (a.output) {
+        names.push_back(a.name);
+        stageArgs[a.name] = torch::empty({batch}, torch::kFloat32);
+      }
+    callKernel(*stage, stageArgs, scalars(program));
+    for (const std::string &n : names) {
+      torch::Tensor v = stageArgs[n];
+      torch::Tensor r = n.rfind("batch_mean_", 0) == 0 ? v.mean() : v.sum();
+      args[n] = r.expand({batch}).contiguous();
+    }
+    return names;
   }
 
   static bool present(const torch::Tensor &t) {

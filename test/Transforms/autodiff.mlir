@@ -90,10 +90,39 @@ gfl.objective @db {
 
 // -----
 
+// A batch collective splits the objective in stages: the operand per row,
+// the loss given the batch value, the gradients given the summed adjoint.
+// CHECK-LABEL: func.func @gfl_obj_zvar_batch(
+// CHECK-SAME:    gfl.name = "batch_mean_0", gfl.output
+// CHECK-LABEL: func.func @gfl_obj_zvar(
+// CHECK-SAME:    %{{.*}}: tensor<?xf32> {{.*}}gfl.name = "batch_mean_0"}
+// CHECK-LABEL: func.func @gfl_obj_zvar_grad(
+// CHECK-SAME:    gfl.name = "d_batch_mean_0", gfl.output
+// CHECK-LABEL: func.func @gfl_obj_zvar_batch_grad(
+// CHECK-SAME:    gfl.name = "d_batch_mean_0"}
+// CHECK-SAME:    gfl.name = "d_log_pf", gfl.output
 gfl.objective @zvar {
 ^bb0(%t: !gfl.traj):
+  %pf = gfl.traj_seq <log_pf> %t : !gfl.seq<f32>
+  %z = gfl.seq_reduce <sum> %pf : !gfl.seq<f32> -> f32
+  %m = gfl.batch_reduce <mean> %z : f32
+  %d = arith.subf %z, %m : f32
+  %sq = arith.mulf %d, %d : f32
+  gfl.yield %sq : f32
+}
+
+// -----
+
+gfl.objective @nested {
+^bb0(%t: !gfl.traj):
   %lr = gfl.traj_scalar <log_r> %t : f32
-  // expected-error@+1 {{batch collectives (batch_mean, batch_sum) are not supported in objective kernels yet}}
-  %m = gfl.batch_reduce <mean> %lr : f32
-  gfl.yield %m : f32
+  %c0 = arith.constant 0 : index
+  %n = gfl.traj_len %t : index
+  %s = gfl.range_reduce <sum> %c0 to %n : f32 {
+  ^bb0(%k: index):
+    // expected-error@+1 {{a batch collective (batch_mean, batch_sum) may only appear at the top level of an objective, outside loops and branches}}
+    %m = gfl.batch_reduce <mean> %lr : f32
+    gfl.yield %m : f32
+  }
+  gfl.yield %s : f32
 }

@@ -178,3 +178,64 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 } // namespace
+
+namespace {
+
+/// ZVar needs the stage orchestration of docs/artifact.md: operands per row,
+/// batch mean, loss and its gradient, then the stage gradient with the
+/// summed adjoint of the mean.
+TEST(AgainstAutogradBatch, ZVarThroughStages) {
+  std::string error;
+  auto artifact = Artifact::open(GFL_OBJECTIVES_ARTIFACT, error);
+  ASSERT_TRUE(artifact) << error;
+  const Kernel *stage = artifact->kernel("gfl_obj_zvar_batch");
+  const Kernel *grad = artifact->kernel("gfl_obj_zvar_grad");
+  const Kernel *stageGrad = artifact->kernel("gfl_obj_zvar_batch_grad");
+  ASSERT_TRUE(stage && grad && stageGrad);
+
+  Inputs in = randomInputs(21);
+  auto pf = in.pf.clone().requires_grad_(true);
+  auto pb = in.pb.clone().requires_grad_(true);
+  std::vector<torch::Tensor> zs;
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t n = in.n[b].item<int>(), e = in.exited[b].item<bool>();
+    zs.push_back(head(pf[b], n + e).sum() - head(pb[b], n).sum() - in.logR[b]);
+  }
+  torch::Tensor z = torch::stack(zs);
+  torch::Tensor loss = (z - z.mean()).pow(2);
+  loss.sum().backward();
+
+  auto f32 = [](const torch::Tensor &t) {
+    return t.detach().to(torch::kFloat32).contiguous();
+  };
+  std::map<std::string, torch::Tensor> args{
+      {"log_pf", f32(in.pf)},   {"log_pb", f32(in.pb)},
+      {"log_r", f32(in.logR)},  {"log_z", f32(in.logZ)},
+      {"n", in.n.contiguous()}, {"exited", in.exited.contiguous()},
+      {"batch_mean_0", torch::empty({B})}};
+  callKernel(*stage, args);
+  args["batch_mean_0"] = args["batch_mean_0"].mean().expand({B}).contiguous();
+  args["d_loss"] = torch::ones({B});
+  args["loss"] = torch::empty({B});
+  args["d_log_pf"] = torch::empty({B, T});
+  args["d_log_pb"] = torch::empty({B, T});
+  args["d_batch_mean_0"] = torch::empty({B});
+  callKernel(*grad, args);
+  std::map<std::string, torch::Tensor> second = args;
+  double dm = args["d_batch_mean_0"].sum().item<double>() / B;
+  second["d_batch_mean_0"] = torch::full({B}, dm, torch::kFloat32);
+  second["d_log_pf"] = torch::empty({B, T});
+  second["d_log_pb"] = torch::empty({B, T});
+  callKernel(*stageGrad, second);
+
+  auto close = [](const torch::Tensor &a, const torch::Tensor &ref) {
+    torch::Tensor r = ref.to(torch::kFloat32);
+    return ((a - r).abs() <= 1e-5 * (1 + r.abs())).all().item<bool>();
+  };
+  EXPECT_TRUE(close(args["loss"], loss.detach()));
+  EXPECT_TRUE(close(args["d_log_pf"] + second["d_log_pf"], pf.grad()))
+      << (args["d_log_pf"] + second["d_log_pf"]) << pf.grad();
+  EXPECT_TRUE(close(args["d_log_pb"] + second["d_log_pb"], pb.grad()));
+}
+
+} // namespace

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
 #include <limits>
@@ -51,6 +52,9 @@ struct RowInputs {
   Value logR, logZ, n; // f32, f32, index
   Value exited;        // f32: 1.0 when the trajectory ended by the exit
   SmallVector<Value> params;
+  /// Values of the batch collectives, in body order (their batch-wide
+  /// results, computed by the runtime from the stage kernel).
+  DenseMap<Operation *, Value> batch;
 };
 
 /// Re-emits an objective body on row inputs.
@@ -148,9 +152,15 @@ private:
       seqs[c.getResult()] = {loop.getResult(1), s.len};
       return success();
     }
-    if (isa<BatchReduceOp>(op))
-      return op.emitError("batch collectives (batch_mean, batch_sum) are not "
-                          "supported in objective kernels yet");
+    if (auto br = dyn_cast<BatchReduceOp>(op)) {
+      auto it = in.batch.find(br.getOperation());
+      if (it == in.batch.end())
+        return op.emitError("a batch collective (batch_mean, batch_sum) may "
+                            "only appear at the top level of an objective, "
+                            "outside loops and branches");
+      map.map(br.getResult(), it->second);
+      return success();
+    }
     if (auto rr = dyn_cast<RangeReduceOp>(op)) {
       LogicalResult result = success();
       auto lowered = b.create<RangeReduceOp>(
@@ -228,6 +238,11 @@ public:
   }
   Value logZGradient(Location loc) {
     return dLogZ ? dLogZ : constF32(b, loc, 0.0);
+  }
+  /// The adjoint a value received (0 if none).
+  Value adjointOf(Location loc, Value v) {
+    auto it = scalar.find(v);
+    return it != scalar.end() ? it->second : constF32(b, loc, 0.0);
   }
 
 private:
@@ -621,6 +636,9 @@ private:
       }
     } else if (auto rr = dyn_cast<RangeReduceOp>(op)) {
       return backpropRangeReduce(rr, g);
+    } else if (isa<BatchReduceOp>(op)) {
+      // A batch-wide value: its adjoint is an output of the kernel; the
+      // runtime sums it over the batch and feeds the stage's gradient.
     } else if (isa<arith::ConstantOp, arith::SIToFPOp, arith::UIToFPOp>(op)) {
       // Constants and values computed from integers carry no gradient.
     } else {
@@ -675,6 +693,15 @@ void hoistTrajectoryReads(ObjectiveOp obj) {
 }
 
 /// Builds gfl_obj_NAME (and gfl_obj_NAME_grad when `withGradient`).
+///
+/// Batch collectives split the work in stages. `gfl_obj_NAME_batch` gives
+/// every row's operand of each collective (`batch_mean_J` / `batch_sum_J`);
+/// the runtime reduces them over the batch and passes the results to the
+/// loss kernels as the same-named inputs. The gradient kernel then also
+/// returns each result's adjoint (`d_batch_..._J`), which the runtime sums
+/// over the batch (divided by B for a mean) and feeds to
+/// `gfl_obj_NAME_batch_grad` as the operands' upstream gradients; its
+/// gradients add to the loss kernel's.
 LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
                                     ObjectiveOp obj, bool withGradient) {
   Location loc = obj.getLoc();
@@ -685,6 +712,40 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
   Block &body = obj.getBodyRegion().front();
   Value loss = cast<YieldOp>(body.getTerminator()).getValues().front();
 
+  // Collectives at the top level, in order; nested ones are reported when
+  // the body is lowered.
+  SmallVector<BatchReduceOp> collectives;
+  for (Operation &op : body.without_terminator())
+    if (auto br = dyn_cast<BatchReduceOp>(op))
+      collectives.push_back(br);
+  for (BatchReduceOp br : collectives) {
+    bool nestedCollective = false;
+    SmallVector<Value> work{br.getInput()};
+    DenseSet<Value> seen;
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      if (!seen.insert(v).second)
+        continue;
+      Operation *def = v.getDefiningOp();
+      if (!def)
+        continue;
+      if (isa<BatchReduceOp>(def))
+        nestedCollective = true;
+      def->walk([&](Operation *inner) {
+        for (Value o : inner->getOperands())
+          work.push_back(o);
+      });
+    }
+    if (nestedCollective)
+      return br.emitError("a batch collective may not depend on another");
+  }
+  auto collectiveName = [&](size_t j) {
+    return std::string("batch_") +
+           (collectives[j].getKind() == BatchReduceKind::Mean ? "mean_"
+                                                              : "sum_") +
+           std::to_string(j);
+  };
+
   SmallVector<Type> inputs;
   SmallVector<std::string> names;
   for (TrajSeqField f : use.fields) {
@@ -693,6 +754,7 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
   }
   inputs.append({f32, f32, i32, i1});
   names.append({"log_r", "log_z", "n", "exited"});
+  size_t numBase = inputs.size();
   SmallVector<Type> scalars;
   for (BlockArgument a : obj.getExtraArgs())
     scalars.push_back(a.getType());
@@ -700,9 +762,9 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
   for (size_t i = 0; i < scalars.size(); ++i)
     scalarNames.push_back("param" + std::to_string(i));
 
-  // Row inputs -> RowInputs.
+  // Row inputs -> RowInputs; `batch` gives the collectives' values.
   auto rowInputs = [&](OpBuilder &nb, Location l, ValueRange in,
-                       ValueRange sc) {
+                       ValueRange sc, ValueRange batch) {
     RowInputs r;
     size_t k = use.fields.size();
     r.logR = in[k];
@@ -721,81 +783,170 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
       r.fields[f] = {in[i], len};
     }
     r.params.assign(sc.begin(), sc.end());
+    for (size_t j = 0; j < collectives.size(); ++j)
+      r.batch[collectives[j].getOperation()] =
+          j < batch.size() ? batch[j] : constF32(nb, l, 0.0);
     return r;
+  };
+  auto lowerBody = [&](RowLowering &lower, const RowInputs &r) {
+    for (auto [arg, v] : llvm::zip(obj.getExtraArgs(), r.params))
+      lower.map.map(arg, v);
+    return lower.lowerBlock(body);
   };
 
   LogicalResult status = success();
+  std::string base = "gfl_obj_" + obj.getSymName().str();
+  SmallVector<Type> withBatch = inputs;
+  SmallVector<std::string> withBatchNames = names;
+  for (size_t j = 0; j < collectives.size(); ++j) {
+    withBatch.push_back(f32);
+    withBatchNames.push_back(collectiveName(j));
+  }
+
+  // Stage: every row's operand of each collective.
+  if (!collectives.empty()) {
+    SmallVector<Type> outs(collectives.size(), f32);
+    SmallVector<std::string> stageNames = names;
+    stageNames.append(scalarNames.begin(), scalarNames.end());
+    for (size_t j = 0; j < collectives.size(); ++j)
+      stageNames.push_back(collectiveName(j));
+    auto stage = [&](OpBuilder &nb, Location l, Value, ValueRange in,
+                     ValueRange sc) -> SmallVector<Value> {
+      RowInputs r = rowInputs(nb, l, in, sc, {});
+      RowLowering lower(nb, r);
+      SmallVector<Value> vals;
+      if (failed(lowerBody(lower, r)))
+        status = failure();
+      for (BatchReduceOp br : collectives) {
+        Value v = lower.lookup(br.getInput());
+        vals.push_back(v ? v : constF32(nb, l, 0.0));
+      }
+      return vals;
+    };
+    buildKernel(b, module, loc,
+                KernelSpec{base + "_batch", inputs, scalars, outs, stage,
+                           stageNames});
+  }
+
   auto forward = [&](OpBuilder &nb, Location l, Value, ValueRange in,
                      ValueRange sc) -> SmallVector<Value> {
-    RowInputs r = rowInputs(nb, l, in, sc);
+    RowInputs r = rowInputs(nb, l, in.take_front(numBase), sc,
+                            in.drop_front(numBase));
     RowLowering lower(nb, r);
-    for (auto [arg, v] : llvm::zip(obj.getExtraArgs(), r.params))
-      lower.map.map(arg, v);
-    if (failed(lower.lowerBlock(body)))
+    if (failed(lowerBody(lower, r)))
       status = failure();
     Value out = lower.lookup(loss);
     return {out ? out : constF32(nb, l, 0.0)};
   };
-  SmallVector<std::string> fwdNames = names;
+  SmallVector<std::string> fwdNames = withBatchNames;
   fwdNames.append(scalarNames.begin(), scalarNames.end());
   fwdNames.push_back("loss");
-  std::string base = "gfl_obj_" + obj.getSymName().str();
   buildKernel(b, module, loc,
-              KernelSpec{base, inputs, scalars, {f32}, forward, fwdNames});
+              KernelSpec{base, withBatch, scalars, {f32}, forward, fwdNames});
   if (failed(status) || !withGradient)
     return status;
 
-  SmallVector<Type> gradInputs = inputs;
-  gradInputs.push_back(f32);
-  SmallVector<std::string> gradNames = names;
-  gradNames.push_back("d_loss");
-  gradNames.append(scalarNames.begin(), scalarNames.end());
-  SmallVector<Type> gradOutputs{f32};
-  gradNames.push_back("loss");
+  // Gradient outputs shared by the loss and stage gradient kernels.
+  SmallVector<Type> gradOutputs;
+  SmallVector<std::string> gradOutNames;
   for (TrajSeqField f : use.fields)
     if (isLearned(f)) {
       gradOutputs.push_back(row);
-      gradNames.push_back("d_" + fieldName(f));
+      gradOutNames.push_back("d_" + fieldName(f));
     }
   if (use.logZ) {
     gradOutputs.push_back(f32);
-    gradNames.push_back("d_log_z");
+    gradOutNames.push_back("d_log_z");
+  }
+  auto gradientsOf = [&](OpBuilder &nb, Location l, Adjoints &adj,
+                         const RowInputs &r) {
+    SmallVector<Value> outs;
+    for (TrajSeqField f : use.fields)
+      if (isLearned(f))
+        outs.push_back(adj.fieldGradient(l, f, r.fields.at(f)));
+    if (use.logZ)
+      outs.push_back(adj.logZGradient(l));
+    return outs;
+  };
+  auto placeholders = [&](OpBuilder &nb, Location l, const RowInputs &r) {
+    SmallVector<Value> outs;
+    for (TrajSeqField f : use.fields)
+      if (isLearned(f))
+        outs.push_back(r.fields.at(f).data);
+    if (use.logZ)
+      outs.push_back(constF32(nb, l, 0.0));
+    return outs;
+  };
+
+  SmallVector<Type> gradInputs = withBatch;
+  gradInputs.push_back(f32);
+  SmallVector<std::string> gradNames = withBatchNames;
+  gradNames.push_back("d_loss");
+  gradNames.append(scalarNames.begin(), scalarNames.end());
+  SmallVector<Type> lossGradOutputs{f32};
+  lossGradOutputs.append(gradOutputs.begin(), gradOutputs.end());
+  gradNames.push_back("loss");
+  gradNames.append(gradOutNames.begin(), gradOutNames.end());
+  for (size_t j = 0; j < collectives.size(); ++j) {
+    lossGradOutputs.push_back(f32);
+    gradNames.push_back("d_" + collectiveName(j));
   }
   auto gradient = [&](OpBuilder &nb, Location l, Value, ValueRange in,
                       ValueRange sc) -> SmallVector<Value> {
-    RowInputs r = rowInputs(nb, l, in.drop_back(), sc);
+    RowInputs r = rowInputs(nb, l, in.take_front(numBase), sc,
+                            in.slice(numBase, collectives.size()));
     RowLowering lower(nb, r);
-    for (auto [arg, v] : llvm::zip(obj.getExtraArgs(), r.params))
-      lower.map.map(arg, v);
     SmallVector<Value> outs;
-    if (failed(lower.lowerBlock(body))) {
-      status = failure();
-    } else {
+    if (succeeded(lowerBody(lower, r))) {
       Adjoints adj(nb, lower);
-      if (failed(adj.run(body, loss, in.back())))
-        status = failure();
-      outs.push_back(lower.lookup(loss));
-      for (TrajSeqField f : use.fields)
-        if (isLearned(f))
-          outs.push_back(adj.fieldGradient(l, f, r.fields[f]));
-      if (use.logZ)
-        outs.push_back(adj.logZGradient(l));
+      if (succeeded(adj.run(body, loss, in.back()))) {
+        outs.push_back(lower.lookup(loss));
+        outs.append(gradientsOf(nb, l, adj, r));
+        for (BatchReduceOp br : collectives)
+          outs.push_back(adj.adjointOf(l, br.getResult()));
+        return outs;
+      }
     }
-    // On failure the kernel is discarded; fill the outputs to keep it valid.
-    if (failed(status)) {
-      outs.clear();
+    status = failure();
+    outs.push_back(constF32(nb, l, 0.0));
+    outs.append(placeholders(nb, l, r));
+    for (size_t j = 0; j < collectives.size(); ++j)
       outs.push_back(constF32(nb, l, 0.0));
-      for (TrajSeqField f : use.fields)
-        if (isLearned(f))
-          outs.push_back(r.fields[f].data);
-      if (use.logZ)
-        outs.push_back(constF32(nb, l, 0.0));
-    }
     return outs;
   };
   buildKernel(b, module, loc,
-              KernelSpec{base + "_grad", gradInputs, scalars, gradOutputs,
+              KernelSpec{base + "_grad", gradInputs, scalars, lossGradOutputs,
                          gradient, gradNames});
+
+  // The stage's gradient exists when there is something to differentiate.
+  if (!collectives.empty() && !gradOutputs.empty()) {
+    SmallVector<Type> stageGradInputs = inputs;
+    SmallVector<std::string> stageGradNames = names;
+    for (size_t j = 0; j < collectives.size(); ++j) {
+      stageGradInputs.push_back(f32);
+      stageGradNames.push_back("d_" + collectiveName(j));
+    }
+    stageGradNames.append(scalarNames.begin(), scalarNames.end());
+    stageGradNames.append(gradOutNames.begin(), gradOutNames.end());
+    auto stageGradient = [&](OpBuilder &nb, Location l, Value, ValueRange in,
+                             ValueRange sc) -> SmallVector<Value> {
+      RowInputs r = rowInputs(nb, l, in.take_front(numBase), sc, {});
+      RowLowering lower(nb, r);
+      if (succeeded(lowerBody(lower, r))) {
+        Adjoints adj(nb, lower);
+        SmallVector<Value> operands;
+        for (BatchReduceOp br : collectives)
+          operands.push_back(br.getInput());
+        if (succeeded(adj.run(body, operands, in.drop_front(numBase))))
+          return gradientsOf(nb, l, adj, r);
+      }
+      status = failure();
+      return placeholders(nb, l, r);
+    };
+    buildKernel(b, module, loc,
+                KernelSpec{base + "_batch_grad", stageGradInputs, scalars,
+                           gradOutputs, stageGradient, stageGradNames});
+  }
   return status;
 }
 

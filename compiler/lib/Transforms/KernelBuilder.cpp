@@ -85,6 +85,7 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
   ValueRange outputs = entry->getArguments().drop_front(nIn + nScalar);
 
   // The batch size comes from the first output (every kernel has one).
+  assert(!spec.outputRows.empty() && "a kernel needs an output");
   Value size = b.create<tensor::DimOp>(loc, outputs.front(), 0);
   auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{size},
                                         ValueRange(outputs), std::nullopt);

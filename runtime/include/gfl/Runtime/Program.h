@@ -97,6 +97,10 @@ public:
   bool hasKernel(const std::string &name) const {
     return artifact_->kernel(name) != nullptr;
   }
+  /// The kernel `name` with its argument list, or nullptr.
+  const Kernel *kernel(const std::string &name) const {
+    return artifact_->kernel(name);
+  }
   /// Names of the params compiled into the artifact.
   std::vector<std::string> paramNames() const;
 
