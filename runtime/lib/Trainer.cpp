@@ -679,6 +679,7 @@ Metrics Trainer::run() {
                              .count();
   };
   double lastLoss = 0, meanReward = 0, topkReward = 0;
+  int64_t rateStart = start; // iterations/s since the clock was last reset
   Metrics last;
   for (int64_t it = start; it < t.iterations; ++it) {
     auto t0 = Clock::now();
@@ -713,8 +714,8 @@ Metrics Trainer::run() {
     bool evalNow = (t.evalEvery > 0 && done % t.evalEvery == 0) ||
                    done == t.iterations;
     if (options_.progress) {
-      double secs = elapsed();
-      double rate = (done - start) / std::max(secs - wallOffset_, 1e-9);
+      double rate = (done - rateStart) /
+                    std::max(elapsed() - wallOffset_, 1e-9);
       double eta = (t.iterations - done) / std::max(rate, 1e-9);
       if (tty) {
         int width = 30, filled = int(width * done / std::max<int64_t>(t.iterations, 1));
@@ -736,6 +737,7 @@ Metrics Trainer::run() {
       metrics << last.json() << "\n" << std::flush;
       wallOffset_ = last.wallSeconds;
       begin = std::chrono::steady_clock::now();
+      rateStart = done;
       saveCheckpoint(ckpt, done);
     }
   }
