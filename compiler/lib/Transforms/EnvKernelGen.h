@@ -43,6 +43,11 @@ public:
   int64_t stateCount() const { return stateCount_; }
 
 private:
+  /// Sets entry (family offset + k) of `row` to `entry(action, params)` for
+  /// every flat action k of every family; returns the filled row.
+  Value fillFamilies(
+      OpBuilder &b, Location loc, Value row,
+      function_ref<Value(OpBuilder &, Location, ActionOp, ValueRange)> entry);
   SmallVector<Value> dispatch(OpBuilder &b, Location loc, ValueRange states,
                               Value action, bool backward, size_t family);
   void buildEnumerationKernels(OpBuilder &b);

@@ -55,10 +55,9 @@ Value EnvKernelGen::isTerminal(OpBuilder &b, Location loc, ValueRange states) {
   return constBool(b, loc, false);
 }
 
-Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc, ValueRange states) {
-  auto rowType = RankedTensorType::get({layout_.numForward}, b.getI1Type());
-  Value row =
-      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowType, false));
+Value EnvKernelGen::fillFamilies(
+    OpBuilder &b, Location loc, Value row,
+    function_ref<Value(OpBuilder &, Location, ActionOp, ValueRange)> entry) {
   for (auto [family, offset] : llvm::zip(layout_.families, layout_.offsets)) {
     ActionOp action = family;
     int64_t base = offset;
@@ -67,16 +66,28 @@ Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc, ValueRange states) {
         constIndex(b, loc, 1), ValueRange{row},
         [&](OpBuilder &nb, Location nl, Value k, ValueRange iter) {
           Value local = nb.create<arith::IndexCastOp>(nl, nb.getI32Type(), k);
-          SmallVector<Value> args(states.begin(), states.end());
-          for (Value p : decodeActionParams(nb, nl, local, action))
-            args.push_back(p);
-          Value ok = inlineRegion(nb, action.getGuard(), args).front();
+          SmallVector<Value> params = decodeActionParams(nb, nl, local, action);
+          Value ok = entry(nb, nl, action, params);
           Value at = nb.create<arith::AddIOp>(nl, k, constIndex(nb, nl, base));
-          Value next = nb.create<tensor::InsertOp>(nl, ok, iter[0], at);
-          nb.create<scf::YieldOp>(nl, next);
+          nb.create<scf::YieldOp>(
+              nl, ValueRange{nb.create<tensor::InsertOp>(nl, ok, iter[0], at)});
         });
     row = loop.getResult(0);
   }
+  return row;
+}
+
+Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc, ValueRange states) {
+  auto rowType = RankedTensorType::get({layout_.numForward}, b.getI1Type());
+  Value row =
+      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowType, false));
+  row = fillFamilies(
+      b, loc, row,
+      [&](OpBuilder &nb, Location nl, ActionOp action, ValueRange params) {
+        SmallVector<Value> args(states.begin(), states.end());
+        args.append(params.begin(), params.end());
+        return inlineRegion(nb, action.getGuard(), args).front();
+      });
   if (StopOp stop = env_.getStop()) {
     Value ok = stop.hasGuard()
                    ? inlineRegion(b, stop.getGuard(), states).front()
@@ -99,44 +110,33 @@ Value EnvKernelGen::backwardMask(OpBuilder &b, Location loc,
       {std::max<int64_t>(layout_.numBackward, 1)}, b.getI1Type());
   Value row =
       b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowType, false));
-  for (auto [family, offset] : llvm::zip(layout_.families, layout_.offsets)) {
-    ActionOp action = family;
-    int64_t base = offset;
-    auto loop = b.create<scf::ForOp>(
-        loc, constIndex(b, loc, 0), constIndex(b, loc, action.getNumActions()),
-        constIndex(b, loc, 1), ValueRange{row},
-        [&](OpBuilder &nb, Location nl, Value k, ValueRange iter) {
-          Value local = nb.create<arith::IndexCastOp>(nl, nb.getI32Type(), k);
-          SmallVector<Value> params = decodeActionParams(nb, nl, local, action);
-          SmallVector<Value> args(states.begin(), states.end());
-          args.append(params.begin(), params.end());
-          // s' has a parent by this action when s = undo(s') is a valid
-          // state, not terminal, allows the action, and steps back to s'.
-          SmallVector<Value> prev = inlineRegion(nb, action.getUndo(), args);
-          Value ok = constBool(nb, nl, true);
-          for (auto [s, v] : llvm::zip(states_, prev))
-            ok = nb.create<arith::AndIOp>(nl, ok, inDomain(nb, nl, s, v));
-          SmallVector<Value> prevArgs(prev.begin(), prev.end());
-          prevArgs.append(params.begin(), params.end());
-          Value allowed = inlineRegion(nb, action.getGuard(), prevArgs).front();
-          ok = nb.create<arith::AndIOp>(nl, ok, allowed);
-          if (env_.getTerminal()) {
-            Value term = isTerminal(nb, nl, prev);
-            Value notTerm =
-                nb.create<arith::XOrIOp>(nl, term, constBool(nb, nl, true));
-            ok = nb.create<arith::AndIOp>(nl, ok, notTerm);
-          }
-          SmallVector<Value> again =
-              inlineRegion(nb, action.getUpdate(), prevArgs);
-          for (auto [x, y] : llvm::zip(again, states))
-            ok = nb.create<arith::AndIOp>(nl, ok, statesEqual(nb, nl, x, y));
-          Value at = nb.create<arith::AddIOp>(nl, k, constIndex(nb, nl, base));
-          nb.create<scf::YieldOp>(
-              nl, ValueRange{nb.create<tensor::InsertOp>(nl, ok, iter[0], at)});
-        });
-    row = loop.getResult(0);
-  }
-  return row;
+  return fillFamilies(
+      b, loc, row,
+      [&](OpBuilder &nb, Location nl, ActionOp action, ValueRange params) {
+        SmallVector<Value> args(states.begin(), states.end());
+        args.append(params.begin(), params.end());
+        // s' has a parent by this action when s = undo(s') is a valid
+        // state, not terminal, allows the action, and steps back to s'.
+        SmallVector<Value> prev = inlineRegion(nb, action.getUndo(), args);
+        Value ok = constBool(nb, nl, true);
+        for (auto [s, v] : llvm::zip(states_, prev))
+          ok = nb.create<arith::AndIOp>(nl, ok, inDomain(nb, nl, s, v));
+        SmallVector<Value> prevArgs(prev.begin(), prev.end());
+        prevArgs.append(params.begin(), params.end());
+        Value allowed = inlineRegion(nb, action.getGuard(), prevArgs).front();
+        ok = nb.create<arith::AndIOp>(nl, ok, allowed);
+        if (env_.getTerminal()) {
+          Value term = isTerminal(nb, nl, prev);
+          Value notTerm =
+              nb.create<arith::XOrIOp>(nl, term, constBool(nb, nl, true));
+          ok = nb.create<arith::AndIOp>(nl, ok, notTerm);
+        }
+        SmallVector<Value> again =
+            inlineRegion(nb, action.getUpdate(), prevArgs);
+        for (auto [x, y] : llvm::zip(again, states))
+          ok = nb.create<arith::AndIOp>(nl, ok, statesEqual(nb, nl, x, y));
+        return ok;
+      });
 }
 
 SmallVector<Value> EnvKernelGen::dispatch(OpBuilder &b, Location loc,
