@@ -137,6 +137,17 @@ const NetSpec *Program::net(const std::string &name) const {
   return nullptr;
 }
 
+bool Program::kernelHasArg(const std::string &kernel,
+                           const std::string &arg) const {
+  const Kernel *k = artifact_->kernel(kernel);
+  if (!k)
+    return false;
+  for (const KernelArg &a : k->args)
+    if (a.name == arg)
+      return true;
+  return false;
+}
+
 std::vector<std::string> Program::paramNames() const {
   std::vector<std::string> names;
   if (const json::Value *ps = manifest().get("params"))

@@ -21,8 +21,7 @@ using torch::autograd::variable_list;
 namespace {
 
 const Program *programOf(AutogradContext *ctx) {
-  return reinterpret_cast<const Program *>(
-      ctx->saved_data["program"].toInt());
+  return reinterpret_cast<const Program *>(ctx->saved_data["program"].toInt());
 }
 
 using Clock = std::chrono::steady_clock;
@@ -143,8 +142,8 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
           stage["d_" + c] = torch::full({batch}, total, torch::kFloat32);
         }
         std::map<std::string, torch::Tensor> extra;
-        for (const char *d : {"d_log_pf", "d_log_pb", "d_log_f", "d_log_z",
-                              "d_log_pf_exit"})
+        for (const char *d :
+             {"d_log_pf", "d_log_pb", "d_log_f", "d_log_z", "d_log_pf_exit"})
           if (args.count(d))
             stage[d] = extra[d] = torch::zeros_like(args[d]);
         program->call(base + "_batch_grad", stage, scalars(*program));
@@ -339,7 +338,8 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
   for (size_t i = 0; i < order.size(); ++i)
     position[order[i]] = static_cast<int64_t>(i);
   int64_t S = static_cast<int64_t>(order.size());
-  torch::Tensor rows = torch::from_blob(order.data(), {S}, torch::kInt64).clone();
+  torch::Tensor rows =
+      torch::from_blob(order.data(), {S}, torch::kInt64).clone();
   states_ = Program::select(all, rows);
   children_.resize(S);
   for (int64_t i = 0; i < S; ++i)
@@ -354,6 +354,12 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
   torch::Tensor endLogR = logR.masked_fill(canEnd_.logical_not(), -INFINITY);
   logZTrue_ = torch::logsumexp(endLogR, 0).item<double>();
   target_ = (endLogR - logZTrue_).exp();
+  logR0_ = logR[0].item<double>(); // s0 comes first in topological order
+  const std::string obj = "gfl_obj_" + program.train().objective;
+  readsLogZ_ = program.kernelHasArg(obj + "_grad", "d_log_z");
+  readsLogF_ = program.kernelHasArg(obj, "log_f");
+  readsEnergy_ = program.kernelHasArg(obj, "energy");
+  readsExit_ = program.kernelHasArg(obj, "log_pf_exit");
   double best = endLogR.max().item<double>();
   auto endA = endLogR.accessor<double, 1>();
   for (int64_t i = 0; i < S; ++i)
@@ -367,17 +373,16 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
   int64_t S = states_[0].size(0), A = env.numActions;
   torch::Tensor feats = program_.features(states_);
   auto outs = model->forward(feats);
-  torch::Tensor logits = outs.count("pf") ? outs.at("pf").contiguous()
-                                          : torch::zeros({S, A});
+  torch::Tensor logits =
+      outs.count("pf") ? outs.at("pf").contiguous() : torch::zeros({S, A});
   // log pi(a | s) for every (state, action) through the compiled kernel.
   torch::Tensor rep = logits.repeat_interleave(A, 0).contiguous();
   torch::Tensor repMask = mask_.repeat_interleave(A, 0).contiguous();
   torch::Tensor acts = torch::arange(A, torch::kInt32).repeat({S});
   auto lp = torch::empty({S * A}, torch::kFloat32);
-  program_.call("gfl_policy_log_prob", {{"logits", rep},
-                                        {"mask", repMask},
-                                        {"action", acts},
-                                        {"log_prob", lp}});
+  program_.call(
+      "gfl_policy_log_prob",
+      {{"logits", rep}, {"mask", repMask}, {"action", acts}, {"log_prob", lp}});
   torch::Tensor prob = lp.view({S, A}).to(torch::kFloat64).exp();
   auto probA = prob.accessor<double, 2>();
   auto terminalA = terminal_.accessor<bool, 1>();
@@ -412,39 +417,17 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
   m.logzTrue = logZTrue_;
   // The learned log Z: the scalar the objective reads, or else the state
   // flow of s0 (DB-style objectives).
-  const std::string &objective = program_.train().objective;
-  bool readsLogZ = false;
-  for (const json::Value &k : program_.manifest().get("kernels")->asArray())
-    if (k.get("name")->asString() == "gfl_obj_" + objective + "_grad")
-      for (const json::Value &a : k.get("args")->asArray())
-        readsLogZ |= a.get("name")->asString() == "d_log_z";
-  bool readsEnergy = false, readsExit = false, readsLogF = false;
-  for (const json::Value &k : program_.manifest().get("kernels")->asArray())
-    if (k.get("name")->asString() == "gfl_obj_" + objective)
-      for (const json::Value &a : k.get("args")->asArray()) {
-        readsEnergy |= a.get("name")->asString() == "energy";
-        readsExit |= a.get("name")->asString() == "log_pf_exit";
-        readsLogF |= a.get("name")->asString() == "log_f";
-      }
   torch::Tensor z = model->scalar("logZ");
-  if (z.defined() && readsLogZ) {
+  if (z.defined() && readsLogZ_) {
     m.logz = z.item<double>();
-  } else if (readsLogF && outs.count("logF")) {
+  } else if (readsLogF_ && outs.count("logF")) {
     // With energies the head is the forward-looking F~ and
     // log F(s0) = log F~(s0) - E(s0) = log F~(s0) + log R(s0).
     double f0 = outs.at("logF")[0].item<double>();
-    if (readsEnergy)
-      f0 += program_.logReward(Program::select(
-                                   states_, torch::zeros({1}, torch::kInt64)))
-                .item<double>();
-    m.logz = f0;
-  } else if (readsExit && env.hasStop) {
+    m.logz = readsEnergy_ ? f0 + logR0_ : f0;
+  } else if (readsExit_ && env.hasStop) {
     // Every state may terminate: F(s0) = R(s0) / P_F(exit | s0).
-    double logR0 =
-        program_
-            .logReward(Program::select(states_, torch::zeros({1}, torch::kInt64)))
-            .item<double>();
-    m.logz = logR0 - lp[A - 1].item<double>();
+    m.logz = logR0_ - lp[A - 1].item<double>();
   }
   m.modesTotal = static_cast<int64_t>(modes_.size());
 }
@@ -460,15 +443,12 @@ Trainer::Trainer(Program &program, TrainerOptions options)
     throw std::runtime_error("the artifact has no train block");
   if (!program.hasKernel("gfl_obj_" + t.objective + "_grad"))
     throw std::runtime_error("the artifact has no gradient kernel for "
-                             "objective '" + t.objective + "'");
-  for (const json::Value &k : program.manifest().get("kernels")->asArray())
-    if (k.get("name")->asString() == "gfl_obj_" + t.objective)
-      for (const json::Value &a : k.get("args")->asArray())
-      {
-        const std::string &arg = a.get("name")->asString();
-        needsStateRewards_ |= arg == "log_r_step" || arg == "energy";
-        needsExitProbs_ |= arg == "log_pf_exit";
-      }
+                             "objective '" +
+                             t.objective + "'");
+  const std::string obj = "gfl_obj_" + t.objective;
+  needsStateRewards_ = program.kernelHasArg(obj, "log_r_step") ||
+                       program.kernelHasArg(obj, "energy");
+  needsExitProbs_ = program.kernelHasArg(obj, "log_pf_exit");
   torch::manual_seed(static_cast<uint64_t>(t.seed));
   model_ = Model(program.nets());
   params_ = model_->namedParams();
@@ -543,8 +523,8 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
     auto done = torch::empty({batch}, torch::kBool);
     auto nextFeats = torch::empty({batch, env.featureSize}, torch::kFloat32);
     std::map<std::string, torch::Tensor> args{
-        {"logits", logits}, {"ended", ended},     {"action", action},
-        {"log_pf", logPf},  {"log_q", logQ},      {"done", done},
+        {"logits", logits},     {"ended", ended}, {"action", action},
+        {"log_pf", logPf},      {"log_q", logQ},  {"done", done},
         {"features", nextFeats}};
     program_.bindState(args, "state", s);
     program_.bindState(args, "next", next);
@@ -568,7 +548,8 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
   r.actions = torch::stack(actList, 1).contiguous(); // [B, T+1]
   int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
   torch::Tensor isExit = r.actions.eq(exitIndex);
-  r.n = r.actions.ge(0).logical_and(isExit.logical_not())
+  r.n = r.actions.ge(0)
+            .logical_and(isExit.logical_not())
             .sum(1)
             .to(torch::kInt32);
   r.exited = isExit.any(1);
@@ -589,7 +570,8 @@ torch::Tensor Trainer::loss(const Rollout &r) {
       perm[b * T1 + k] = k * B + b;
       nextPerm[b * T1 + k] = b * T1 + std::min(k + 1, T1 - 1);
     }
-  torch::Tensor permT = torch::from_blob(perm.data(), {N}, torch::kInt64).clone();
+  torch::Tensor permT =
+      torch::from_blob(perm.data(), {N}, torch::kInt64).clone();
   torch::Tensor nextT =
       torch::from_blob(nextPerm.data(), {N}, torch::kInt64).clone();
   State visited = Program::select(Program::cat(r.states), permT);
@@ -597,8 +579,8 @@ torch::Tensor Trainer::loss(const Rollout &r) {
   torch::Tensor actions = r.actions.reshape({N}).contiguous();
 
   auto outs = model_->forward(feats);
-  torch::Tensor pfLogits = outs.count("pf") ? outs.at("pf")
-                                            : torch::zeros({N, env.numActions});
+  torch::Tensor pfLogits =
+      outs.count("pf") ? outs.at("pf") : torch::zeros({N, env.numActions});
   torch::Tensor logPf =
       PolicyLogProb::apply(pfLogits, fmask, actions, &program_).view({B, T1});
 
@@ -609,9 +591,9 @@ torch::Tensor Trainer::loss(const Rollout &r) {
         actions.masked_fill(actions.eq(exitIndex), -1).contiguous();
     torch::Tensor bmask =
         program_.backwardMask(visited).index_select(0, nextT).contiguous();
-    torch::Tensor pbLogits =
-        outs.count("pb") ? outs.at("pb").index_select(0, nextT)
-                         : torch::zeros({N, env.numBackwardActions});
+    torch::Tensor pbLogits = outs.count("pb")
+                                 ? outs.at("pb").index_select(0, nextT)
+                                 : torch::zeros({N, env.numBackwardActions});
     logPb = PolicyLogProb::apply(pbLogits, bmask, bactions, &program_)
                 .view({B, T1});
   }
@@ -637,10 +619,10 @@ torch::Tensor Trainer::loss(const Rollout &r) {
     logPfExit =
         PolicyLogProb::apply(pfLogits, fmask, exits, &program_).view({B, T1});
   }
-  torch::Tensor perTrajectory = ObjectiveLoss::apply(
-      orEmpty(logPf), orEmpty(logPb), orEmpty(logF), orEmpty(logZ),
-      orEmpty(logPfExit), r.logReward, r.n, r.exited, orEmpty(logRStep),
-      &program_);
+  torch::Tensor perTrajectory =
+      ObjectiveLoss::apply(orEmpty(logPf), orEmpty(logPb), orEmpty(logF),
+                           orEmpty(logZ), orEmpty(logPfExit), r.logReward, r.n,
+                           r.exited, orEmpty(logRStep), &program_);
   return perTrajectory.mean();
 }
 
@@ -701,8 +683,7 @@ Metrics Trainer::run() {
     torch::Tensor l = loss(r);
     l.backward();
     kernelTimer() = nullptr;
-    profile_.networks +=
-        seconds(t1) - (profile_.objective - objectiveBefore);
+    profile_.networks += seconds(t1) - (profile_.objective - objectiveBefore);
     auto t2 = Clock::now();
     optimizer_->step();
     optimizer_->zero_grad();
@@ -711,19 +692,20 @@ Metrics Trainer::run() {
     profile_.trajectories += t.batch;
     lastLoss = l.item<double>();
     int64_t done = it + 1;
-    bool evalNow = (t.evalEvery > 0 && done % t.evalEvery == 0) ||
-                   done == t.iterations;
+    bool evalNow =
+        (t.evalEvery > 0 && done % t.evalEvery == 0) || done == t.iterations;
     if (options_.progress) {
-      double rate = (done - rateStart) /
-                    std::max(elapsed() - wallOffset_, 1e-9);
+      double rate =
+          (done - rateStart) / std::max(elapsed() - wallOffset_, 1e-9);
       double eta = (t.iterations - done) / std::max(rate, 1e-9);
       if (tty) {
-        int width = 30, filled = int(width * done / std::max<int64_t>(t.iterations, 1));
-        std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4g  %.1f it/s  ETA %.0fs ",
+        int width = 30,
+            filled = int(width * done / std::max<int64_t>(t.iterations, 1));
+        std::fprintf(stderr,
+                     "\r[%s%s] %lld/%lld loss %.4g  %.1f it/s  ETA %.0fs ",
                      std::string(filled, '#').c_str(),
-                     std::string(width - filled, '.').c_str(),
-                     (long long)done, (long long)t.iterations, lastLoss, rate,
-                     eta);
+                     std::string(width - filled, '.').c_str(), (long long)done,
+                     (long long)t.iterations, lastLoss, rate, eta);
       } else if (evalNow) {
         std::fprintf(stderr, "iteration %lld/%lld loss %.4g %.1f it/s\n",
                      (long long)done, (long long)t.iterations, lastLoss, rate);

@@ -97,6 +97,8 @@ public:
   bool hasKernel(const std::string &name) const {
     return artifact_->kernel(name) != nullptr;
   }
+  /// True when kernel `kernel` exists and has an argument named `arg`.
+  bool kernelHasArg(const std::string &kernel, const std::string &arg) const;
   /// The kernel `name` with its argument list, or nullptr.
   const Kernel *kernel(const std::string &name) const {
     return artifact_->kernel(name);

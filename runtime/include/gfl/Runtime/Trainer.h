@@ -76,6 +76,10 @@ private:
   torch::Tensor target_;           // [S] p*(x), 0 where the state cannot end
   std::set<int64_t> modes_;
   double logZTrue_ = 0;
+  double logR0_ = 0; // log R(s0)
+  // What the training objective reads decides how log Z is estimated.
+  bool readsLogZ_ = false, readsLogF_ = false, readsEnergy_ = false,
+       readsExit_ = false;
 };
 
 /// Seconds spent per phase of training (summed over iterations).
