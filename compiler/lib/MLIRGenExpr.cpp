@@ -541,13 +541,11 @@ Value MLIRGenImpl::genMember(const MemberExpr &e) {
     return b_.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNE, x,
                                     scalarConst(ScalarKind::Float, 0, l));
   }
-  mlir::gfl::TrajSeqField field = m == "log_pf"       ? mlir::gfl::TrajSeqField::LogPF
-                            : m == "log_pb"     ? mlir::gfl::TrajSeqField::LogPB
-                            : m == "log_f"      ? mlir::gfl::TrajSeqField::LogF
-                            : m == "log_r_step" ? mlir::gfl::TrajSeqField::LogRStep
-                            : m == "log_pf_exit" ? mlir::gfl::TrajSeqField::LogPFExit
-                                                : mlir::gfl::TrajSeqField::Energy;
-  return b_.create<mlir::gfl::TrajSeqOp>(l, field, t);
+  // Every other member is a per-step sequence named like its enum case.
+  std::optional<mlir::gfl::TrajSeqField> field =
+      mlir::gfl::symbolizeTrajSeqField(m);
+  assert(field && "Sema admits trajectory members only");
+  return b_.create<mlir::gfl::TrajSeqOp>(l, *field, t);
 }
 
 Value MLIRGenImpl::genArray(const ArrayLitExpr &e) {

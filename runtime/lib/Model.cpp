@@ -2,6 +2,9 @@
 
 #include "gfl/Runtime/Model.h"
 
+#include <algorithm>
+#include <set>
+
 #include <stdexcept>
 
 namespace gfl {
@@ -52,11 +55,18 @@ ModelImpl::ModelImpl(const std::vector<NetSpec> &nets) : nets_(nets) {
 }
 
 std::map<std::string, torch::Tensor>
-ModelImpl::forward(const torch::Tensor &features) {
+ModelImpl::forward(const torch::Tensor &features, const std::string &only) {
+  std::set<std::string> needed;
+  for (std::string n = only; !n.empty() && n != "features";) {
+    needed.insert(n);
+    auto it = std::find_if(nets_.begin(), nets_.end(),
+                           [&](const NetSpec &s) { return s.name == n; });
+    n = it == nets_.end() ? "" : it->input;
+  }
   std::map<std::string, torch::Tensor> out;
   // Manifest order: a trunk comes before the networks that read it.
   for (const NetSpec &n : nets_) {
-    if (n.kind != "mlp")
+    if (n.kind != "mlp" || (!only.empty() && !needed.count(n.name)))
       continue;
     torch::Tensor in = features;
     if (n.input != "features") {

@@ -292,6 +292,17 @@ std::pair<State, torch::Tensor> Program::step(const State &s,
   return {next, done};
 }
 
+State Program::backwardStep(const State &s,
+                            const torch::Tensor &actions) const {
+  State prev = emptyState(s[0].size(0));
+  std::map<std::string, torch::Tensor> args{
+      {"action", actions.to(torch::kInt32).contiguous()}};
+  bindState(args, "state", s);
+  bindState(args, "prev", prev);
+  call("gfl_backward_step", args);
+  return prev;
+}
+
 torch::Tensor Program::stateIndex(const State &s) const {
   auto out = torch::empty({s[0].size(0)}, torch::kInt64);
   std::map<std::string, torch::Tensor> args{{"index", out}};

@@ -3,6 +3,8 @@
 #include "gfl/Runtime/Trainer.h"
 #include "gfl/Runtime/TorchCompat.h"
 
+#include "CompiledFunctions.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,222 +17,13 @@
 
 namespace gfl {
 
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-
 namespace {
-
-const Program *programOf(AutogradContext *ctx) {
-  return reinterpret_cast<const Program *>(ctx->saved_data["program"].toInt());
-}
 
 using Clock = std::chrono::steady_clock;
 
 double seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
-
-/// Adds the time of compiled kernel calls to the trainer's profile.
-double *&kernelTimer() {
-  static thread_local double *timer = nullptr;
-  return timer;
-}
-
-struct KernelTiming {
-  Clock::time_point start = Clock::now();
-  ~KernelTiming() {
-    if (double *t = kernelTimer())
-      *t += seconds(start);
-  }
-};
-
-/// log pi(a | s) from logits through the compiled masked log-softmax; the
-/// backward is the compiled gradient kernel.
-struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
-  static torch::Tensor forward(AutogradContext *ctx, torch::Tensor logits,
-                               torch::Tensor mask, torch::Tensor actions,
-                               const Program *program) {
-    logits = logits.contiguous();
-    auto out = torch::empty({logits.size(0)}, torch::kFloat32);
-    KernelTiming timing;
-    program->call("gfl_policy_log_prob", {{"logits", logits},
-                                          {"mask", mask},
-                                          {"action", actions},
-                                          {"log_prob", out}});
-    ctx->save_for_backward({logits, mask, actions});
-    ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
-    return out;
-  }
-
-  static variable_list backward(AutogradContext *ctx, variable_list grads) {
-    auto saved = ctx->get_saved_variables();
-    auto d = torch::empty_like(saved[0]);
-    KernelTiming timing;
-    programOf(ctx)->call("gfl_policy_log_prob_grad",
-                         {{"logits", saved[0]},
-                          {"mask", saved[1]},
-                          {"action", saved[2]},
-                          {"d_log_prob", grads[0].contiguous()},
-                          {"d_logits", d}});
-    return {d, torch::Tensor(), torch::Tensor(), torch::Tensor()};
-  }
-};
-
-/// The per-trajectory loss of the compiled objective; the backward is the
-/// compiled fused gradient kernel.
-struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
-  /// Differentiable inputs: log_pf, log_pb, log_f, log_z, log_pf_exit
-  /// (empty when the model or objective has no such quantity); then log_r,
-  /// n, exited and the per-state log-rewards.
-  static torch::Tensor forward(AutogradContext *ctx, torch::Tensor logPf,
-                               torch::Tensor logPb, torch::Tensor logF,
-                               torch::Tensor logZ, torch::Tensor logPfExit,
-                               torch::Tensor logR, torch::Tensor n,
-                               torch::Tensor exited, torch::Tensor logRStep,
-                               const Program *program) {
-    int64_t batch = logR.size(0);
-    auto loss = torch::empty({batch}, torch::kFloat32);
-    auto args =
-        inputs(logPf, logPb, logF, logZ, logPfExit, logR, n, exited, logRStep);
-    args["loss"] = loss;
-    const std::string &name = program->train().objective;
-    {
-      KernelTiming timing;
-      addCollectives(*program, args);
-      program->call("gfl_obj_" + name, args, scalars(*program));
-    }
-    ctx->save_for_backward(
-        {logPf, logPb, logF, logZ, logPfExit, logR, n, exited, logRStep});
-    ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
-    return loss;
-  }
-
-  static variable_list backward(AutogradContext *ctx, variable_list grads) {
-    auto s = ctx->get_saved_variables();
-    const Program *program = programOf(ctx);
-    auto args = inputs(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8]);
-    int64_t batch = s[5].size(0);
-    args["d_loss"] = grads[0].contiguous();
-    args["loss"] = torch::empty({batch}, torch::kFloat32);
-    torch::Tensor dPf, dPb, dF, dZ, dExit;
-    if (present(s[0]))
-      args["d_log_pf"] = dPf = torch::zeros_like(s[0]);
-    if (present(s[1]))
-      args["d_log_pb"] = dPb = torch::zeros_like(s[1]);
-    if (present(s[2]))
-      args["d_log_f"] = dF = torch::zeros_like(s[2]);
-    if (present(s[3]))
-      args["d_log_z"] = dZ = torch::zeros_like(s[3]);
-    if (present(s[4]))
-      args["d_log_pf_exit"] = dExit = torch::zeros_like(s[4]);
-    {
-      KernelTiming timing;
-      const std::string base = "gfl_obj_" + program->train().objective;
-      std::vector<std::string> collectives = addCollectives(*program, args);
-      for (const std::string &c : collectives)
-        args["d_" + c] = torch::empty({batch}, torch::kFloat32);
-      program->call(base + "_grad", args, scalars(*program));
-      if (!collectives.empty() && program->hasKernel(base + "_batch_grad")) {
-        // Each collective's result adjoint, summed over the batch (and
-        // divided by B for a mean), is the upstream gradient of every row's
-        // operand; the stage's gradients add to the loss kernel's.
-        std::map<std::string, torch::Tensor> stage = args;
-        for (const std::string &c : collectives) {
-          double total = args["d_" + c].sum().item<double>();
-          if (c.rfind("batch_mean_", 0) == 0)
-            total /= static_cast<double>(batch);
-          stage["d_" + c] = torch::full({batch}, total, torch::kFloat32);
-        }
-        std::map<std::string, torch::Tensor> extra;
-        for (const char *d :
-             {"d_log_pf", "d_log_pb", "d_log_f", "d_log_z", "d_log_pf_exit"})
-          if (args.count(d))
-            stage[d] = extra[d] = torch::zeros_like(args[d]);
-        program->call(base + "_batch_grad", stage, scalars(*program));
-        for (auto &[d, t] : extra)
-          args[d].add_(t);
-      }
-    }
-    return {dPf,
-            dPb,
-            dF,
-            dZ,
-            dExit,
-            torch::Tensor(),
-            torch::Tensor(),
-            torch::Tensor(),
-            torch::Tensor(),
-            torch::Tensor()};
-  }
-
-  /// For objectives with batch collectives: runs the stage kernel, reduces
-  /// each collective over the batch and adds the results as inputs.
-  /// Returns the collectives' names.
-  static std::vector<std::string>
-  addCollectives(const Program &program,
-                 std::map<std::string, torch::Tensor> &args) {
-    std::vector<std::string> names;
-    const Kernel *stage =
-        program.kernel("gfl_obj_" + program.train().objective + "_batch");
-    if (!stage)
-      return names;
-    int64_t batch = args.at("log_r").size(0);
-    std::map<std::string, torch::Tensor> stageArgs = args;
-    for (const KernelArg &a : stage->args)
-      if (a.output) {
-        names.push_back(a.name);
-        stageArgs[a.name] = torch::empty({batch}, torch::kFloat32);
-      }
-    callKernel(*stage, stageArgs, scalars(program));
-    for (const std::string &n : names) {
-      torch::Tensor v = stageArgs[n];
-      torch::Tensor r = n.rfind("batch_mean_", 0) == 0 ? v.mean() : v.sum();
-      args[n] = r.expand({batch}).contiguous();
-    }
-    return names;
-  }
-
-  static bool present(const torch::Tensor &t) {
-    return t.defined() && t.numel() > 0;
-  }
-
-  static std::map<std::string, torch::Tensor>
-  inputs(const torch::Tensor &logPf, const torch::Tensor &logPb,
-         const torch::Tensor &logF, const torch::Tensor &logZ,
-         const torch::Tensor &logPfExit, const torch::Tensor &logR,
-         const torch::Tensor &n, const torch::Tensor &exited,
-         const torch::Tensor &logRStep) {
-    std::map<std::string, torch::Tensor> m{
-        {"log_r", logR}, {"n", n}, {"exited", exited}};
-    // Per-state log-rewards; the energies are their negatives.
-    if (present(logRStep)) {
-      m["log_r_step"] = logRStep.contiguous();
-      m["energy"] = (-logRStep).contiguous();
-    }
-    int64_t batch = logR.size(0);
-    auto orZero = [&](const torch::Tensor &t) {
-      return present(t) ? t.contiguous() : torch::zeros({batch});
-    };
-    if (present(logPf))
-      m["log_pf"] = logPf.contiguous();
-    if (present(logPb))
-      m["log_pb"] = logPb.contiguous();
-    if (present(logF))
-      m["log_f"] = logF.contiguous();
-    if (present(logPfExit))
-      m["log_pf_exit"] = logPfExit.contiguous();
-    m["log_z"] = orZero(logZ);
-    return m;
-  }
-
-  static std::map<std::string, double> scalars(const Program &program) {
-    std::map<std::string, double> m;
-    const auto &args = program.train().objectiveArgs;
-    for (size_t i = 0; i < args.size(); ++i)
-      m["param" + std::to_string(i)] = args[i];
-    return m;
-  }
-};
 
 std::string jsonNumber(const std::optional<double> &v) {
   if (!v || !std::isfinite(*v))
@@ -360,6 +153,8 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
   readsLogF_ = program.kernelHasArg(obj, "log_f");
   readsEnergy_ = program.kernelHasArg(obj, "energy");
   readsExit_ = program.kernelHasArg(obj, "log_pf_exit");
+  readsEdgeFlows_ = program.kernelHasArg(obj, "log_out_flow") ||
+                    program.kernelHasArg(obj, "log_exit_flow");
   double best = endLogR.max().item<double>();
   auto endA = endLogR.accessor<double, 1>();
   for (int64_t i = 0; i < S; ++i)
@@ -428,6 +223,20 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
   } else if (readsExit_ && env.hasStop) {
     // Every state may terminate: F(s0) = R(s0) / P_F(exit | s0).
     m.logz = logR0_ - lp[A - 1].item<double>();
+  } else if (readsEdgeFlows_) {
+    // Flow matching: Z is the flow out of s0.
+    int64_t P = env.numBackwardActions;
+    torch::Tensor in = torch::empty({1}), out = torch::empty({1}),
+                  exit = torch::empty({1});
+    program_.call("gfl_edge_flows",
+                  {{"logits", logits.slice(0, 0, 1).contiguous()},
+                   {"mask", mask_.slice(0, 0, 1).contiguous()},
+                   {"parent_logits", torch::zeros({1, P, A})},
+                   {"parent_mask", torch::zeros({1, P}, torch::kBool)},
+                   {"log_in_flow", in},
+                   {"log_out_flow", out},
+                   {"log_exit_flow", exit}});
+    m.logz = out.item<double>();
   }
   m.modesTotal = static_cast<int64_t>(modes_.size());
 }
@@ -448,7 +257,15 @@ Trainer::Trainer(Program &program, TrainerOptions options)
   const std::string obj = "gfl_obj_" + t.objective;
   needsStateRewards_ = program.kernelHasArg(obj, "log_r_step") ||
                        program.kernelHasArg(obj, "energy");
-  needsExitProbs_ = program.kernelHasArg(obj, "log_pf_exit");
+  // The gradient kernel has an adjoint for each network output it reads.
+  for (const char *name : kLearnedInputs)
+    if (program.kernelHasArg(obj + "_grad", std::string("d_") + name))
+      reads_.insert(name);
+  readsEdgeFlows_ = reads("log_in_flow") || reads("log_out_flow") ||
+                    reads("log_exit_flow");
+  if (readsEdgeFlows_ && program.env().numBackwardActions == 0)
+    throw std::runtime_error("the objective reads edge flows, which need "
+                             "backward actions, but the environment has none");
   torch::manual_seed(static_cast<uint64_t>(t.seed));
   model_ = Model(program.nets());
   params_ = model_->namedParams();
@@ -581,12 +398,13 @@ torch::Tensor Trainer::loss(const Rollout &r) {
   auto outs = model_->forward(feats);
   torch::Tensor pfLogits =
       outs.count("pf") ? outs.at("pf") : torch::zeros({N, env.numActions});
-  torch::Tensor logPf =
-      PolicyLogProb::apply(pfLogits, fmask, actions, &program_).view({B, T1});
-
-  torch::Tensor logPb;
-  if (env.numBackwardActions > 0) {
-    int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
+  // The network outputs the objective reads, as [B, T+1] rows.
+  std::map<std::string, torch::Tensor> learned, data;
+  int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
+  if (reads("log_pf"))
+    learned["log_pf"] =
+        policyLogProb(program_, pfLogits, fmask, actions).view({B, T1});
+  if (reads("log_pb") && env.numBackwardActions > 0) {
     torch::Tensor bactions =
         actions.masked_fill(actions.eq(exitIndex), -1).contiguous();
     torch::Tensor bmask =
@@ -594,36 +412,52 @@ torch::Tensor Trainer::loss(const Rollout &r) {
     torch::Tensor pbLogits = outs.count("pb")
                                  ? outs.at("pb").index_select(0, nextT)
                                  : torch::zeros({N, env.numBackwardActions});
-    logPb = PolicyLogProb::apply(pbLogits, bmask, bactions, &program_)
-                .view({B, T1});
+    learned["log_pb"] =
+        policyLogProb(program_, pbLogits, bmask, bactions).view({B, T1});
   }
-  torch::Tensor logF =
-      outs.count("logF") ? outs.at("logF").reshape({B, T1}) : torch::Tensor();
-  torch::Tensor logZ = model_->scalar("logZ");
-  if (logZ.defined())
-    logZ = logZ.expand({B});
-  // Autograd functions take defined tensors only: absent quantities are
-  // passed as empty tensors.
-  auto orEmpty = [](const torch::Tensor &t) {
-    return t.defined() ? t : torch::empty({0});
-  };
-  torch::Tensor logRStep, logPfExit;
-  if (needsStateRewards_)
-    logRStep = program_.logReward(visited).view({B, T1});
-  if (needsExitProbs_) {
+  if (reads("log_f") && outs.count("logF"))
+    learned["log_f"] = outs.at("logF").reshape({B, T1});
+  if (torch::Tensor logZ = model_->scalar("logZ"); logZ.defined())
+    learned["log_z"] = logZ.expand({B});
+  if (reads("log_pf_exit")) {
     if (!env.hasStop)
       throw std::runtime_error("the objective reads t.log_pf_exit but the "
                                "environment has no exit action");
     torch::Tensor exits =
         torch::full({N}, int32_t(env.numActions - 1), torch::kInt32);
-    logPfExit =
-        PolicyLogProb::apply(pfLogits, fmask, exits, &program_).view({B, T1});
+    learned["log_pf_exit"] =
+        policyLogProb(program_, pfLogits, fmask, exits).view({B, T1});
   }
-  torch::Tensor perTrajectory =
-      ObjectiveLoss::apply(orEmpty(logPf), orEmpty(logPb), orEmpty(logF),
-                           orEmpty(logZ), orEmpty(logPfExit), r.logReward, r.n,
-                           r.exited, orEmpty(logRStep), &program_);
-  return perTrajectory.mean();
+  if (readsEdgeFlows_) {
+    // Flow matching reads the policy head as log edge flows; the in-flow
+    // of a state needs the logits of every parent.
+    int64_t P = env.numBackwardActions;
+    torch::Tensor rows = torch::arange(N, torch::kInt64).repeat_interleave(P);
+    torch::Tensor through = torch::arange(P, torch::kInt32).repeat({N});
+    State parents = program_.backwardStep(Program::select(visited, rows),
+                                          through);
+    auto parentOuts = model_->forward(program_.features(parents), "pf");
+    torch::Tensor parentLogits =
+        parentOuts.count("pf") ? parentOuts.at("pf")
+                               : torch::zeros({N * P, env.numActions});
+    EdgeFlows flows =
+        edgeFlows(program_, pfLogits, fmask,
+                  parentLogits.view({N, P, env.numActions}),
+                  program_.backwardMask(visited));
+    learned["log_in_flow"] = flows.in.view({B, T1});
+    learned["log_out_flow"] = flows.out.view({B, T1});
+    learned["log_exit_flow"] = flows.exit.view({B, T1});
+  }
+  data["log_r"] = r.logReward;
+  data["n"] = r.n;
+  data["exited"] = r.exited;
+  if (needsStateRewards_) {
+    // Per-state log-rewards; the energies are their negatives.
+    torch::Tensor logRStep = program_.logReward(visited).view({B, T1});
+    data["log_r_step"] = logRStep;
+    data["energy"] = -logRStep;
+  }
+  return objectiveLoss(program_, learned, data).mean();
 }
 
 Metrics Trainer::evaluate(int64_t iteration, double loss) {

@@ -92,6 +92,27 @@ gfl.env @counter {
 
 // CHECK-LABEL: func.func @gfl_log_reward
 // CHECK:         arith.sitofp
+// Log edge flows for flow matching: out of the row over the allowed actions,
+// into it over the allowed parents (entry (j, j) of the parent logits), and
+// the exit logit; the gradient kernel writes both logit rows.
+// CHECK-LABEL: func.func @gfl_edge_flows(
+// CHECK-SAME:    tensor<?x3xf32> {{.*}}"logits"
+// CHECK-SAME:    tensor<?x2x3xf32> {{.*}}"parent_logits"
+// CHECK-SAME:    tensor<?x2xi1> {{.*}}"parent_mask"
+// CHECK-SAME:    "log_in_flow", gfl.output
+// CHECK:         gfl.range_reduce <logsumexp> %{{.*}} to %{{.*}} : f32
+// CHECK:         gfl.range_reduce <logsumexp> %{{.*}} to %{{.*}} : f32
+// CHECK:           %[[J:.*]] = arith.minsi
+// CHECK:           %[[A:.*]] = arith.minsi
+// CHECK:           tensor.extract %{{.*}}[%[[J]], %[[A]]] : tensor<2x3xf32>
+// CHECK:         arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK-LABEL: func.func @gfl_edge_flows_grad(
+// CHECK-SAME:    "d_log_exit_flow"
+// CHECK-SAME:    "d_parent_logits", gfl.output
+// CHECK:         tensor.generate
+// CHECK:           math.exp
+// CHECK:         tensor.generate
+// CHECK:           arith.cmpi eq
 // CHECK-LABEL: func.func @gfl_features
 // CHECK:         gfl.onehot %{{.*}} classes 4 : i32 -> tensor<4xf32>
 

@@ -39,11 +39,12 @@ struct SeqVal {
 
 const TrajSeqField kAllFields[] = {
     TrajSeqField::LogPF,    TrajSeqField::LogPB,  TrajSeqField::LogF,
-    TrajSeqField::LogRStep, TrajSeqField::Energy, TrajSeqField::LogPFExit};
+    TrajSeqField::LogRStep, TrajSeqField::Energy, TrajSeqField::LogPFExit,
+    TrajSeqField::LogInFlow, TrajSeqField::LogOutFlow, TrajSeqField::LogExitFlow};
 
+/// Network outputs, which get gradients (rewards and energies do not).
 bool isLearned(TrajSeqField f) {
-  return f == TrajSeqField::LogPF || f == TrajSeqField::LogPB ||
-         f == TrajSeqField::LogF || f == TrajSeqField::LogPFExit;
+  return f != TrajSeqField::LogRStep && f != TrajSeqField::Energy;
 }
 
 /// What a batch row provides to the objective body.

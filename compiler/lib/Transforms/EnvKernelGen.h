@@ -52,6 +52,7 @@ private:
                               Value action, bool backward, size_t family);
   void buildEnumerationKernels(OpBuilder &b);
   void buildPolicyKernels(OpBuilder &b);
+  void buildEdgeFlowKernels(OpBuilder &b);
 
   EnvOp env_;
   ModuleOp module_;

@@ -287,6 +287,8 @@ void EnvKernelGen::generate(OpBuilder &b) {
       },
       cat(fields("state"), {{"log_reward"}}));
   buildPolicyKernels(b);
+  if (layout_.numBackward > 0)
+    buildEdgeFlowKernels(b);
   if (FeaturesOp feats = env_.getFeatures()) {
     add(
         "features", st, {},

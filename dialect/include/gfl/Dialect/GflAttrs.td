@@ -27,7 +27,10 @@ def Gfl_TrajSeqField : I32EnumAttr<"TrajSeqField",
     I32EnumAttrCase<"LogF", 2, "log_f">,
     I32EnumAttrCase<"LogRStep", 3, "log_r_step">,
     I32EnumAttrCase<"Energy", 4, "energy">,
-    I32EnumAttrCase<"LogPFExit", 5, "log_pf_exit">
+    I32EnumAttrCase<"LogPFExit", 5, "log_pf_exit">,
+    I32EnumAttrCase<"LogInFlow", 6, "log_in_flow">,
+    I32EnumAttrCase<"LogOutFlow", 7, "log_out_flow">,
+    I32EnumAttrCase<"LogExitFlow", 8, "log_exit_flow">
   ]> {
   let cppNamespace = "::mlir::gfl";
   let genSpecializedAttr = 0;

@@ -452,7 +452,11 @@ def Gfl_TrajSeqOp : Gfl_Op<"traj_seq", [Pure]> {
     - `log_r_step`: per-state log-reward of s0..sn (n+1);
     - `energy`: per-state energy of s0..sn (n+1);
     - `log_pf_exit`: log P_F(exit | s) of s0..sn (n+1), for objectives where
-      every state may terminate.
+      every state may terminate;
+    - `log_in_flow`, `log_out_flow`, `log_exit_flow`: with the policy head
+      read as log edge flows log F(s -> s'), the log of the summed flow into
+      each of s0..sn from all its parents (-inf for s0), out of it over its
+      allowed actions (the exit included), and of its exit edge (n+1 each).
 
     ```mlir
     %pf = gfl.traj_seq <log_pf> %t : !gfl.seq<f32>

@@ -24,8 +24,10 @@ public:
   explicit ModelImpl(const std::vector<NetSpec> &nets);
 
   /// Outputs of every MLP for a batch of features (`[N, out]`); a network
-  /// with one output is squeezed to `[N]`.
-  std::map<std::string, torch::Tensor> forward(const torch::Tensor &features);
+  /// with one output is squeezed to `[N]`. With `only`, just that network
+  /// and the trunks it reads.
+  std::map<std::string, torch::Tensor> forward(const torch::Tensor &features,
+                                               const std::string &only = "");
   /// The value of a scalar network (e.g. logZ), or an undefined tensor.
   torch::Tensor scalar(const std::string &name) const;
   /// Parameters of one network (for per-network optimizer options).

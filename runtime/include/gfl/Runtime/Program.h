@@ -128,6 +128,8 @@ public:
   /// Next states and `done` for flat actions.
   std::pair<State, torch::Tensor> step(const State &s,
                                        const torch::Tensor &actions) const;
+  /// The parent of each state through its backward action.
+  State backwardStep(const State &s, const torch::Tensor &actions) const;
   torch::Tensor stateIndex(const State &s) const;
   State stateDecode(const torch::Tensor &index) const;
   /// Rows of one state batch selected by `rows` (int64).

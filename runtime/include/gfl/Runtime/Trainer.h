@@ -79,7 +79,7 @@ private:
   double logR0_ = 0; // log R(s0)
   // What the training objective reads decides how log Z is estimated.
   bool readsLogZ_ = false, readsLogF_ = false, readsEnergy_ = false,
-       readsExit_ = false;
+       readsExit_ = false, readsEdgeFlows_ = false;
 };
 
 /// Seconds spent per phase of training (summed over iterations).
@@ -135,7 +135,9 @@ private:
   std::set<int64_t> found_; // mode codes seen in sampled terminal states
   double wallOffset_ = 0;   // seconds trained before a resume
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
-  bool needsExitProbs_ = false;    // objective reads log_pf_exit
+  std::set<std::string> reads_;    // network outputs the objective reads
+  bool readsEdgeFlows_ = false;    // log_in_flow, log_out_flow, log_exit_flow
+  bool reads(const std::string &name) const { return reads_.count(name); }
   Profile profile_;
 };
 

@@ -1,0 +1,292 @@
+//===- CompiledFunctions.cpp - Compiled kernels as autograd functions -----===//
+
+#include "CompiledFunctions.h"
+
+#include <chrono>
+#include <iterator>
+#include <sstream>
+
+namespace gfl {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+const char *const kLearnedInputs[8] = {
+    "log_pf",      "log_pb",      "log_f",        "log_z",
+    "log_pf_exit", "log_in_flow", "log_out_flow", "log_exit_flow"};
+
+double *&kernelTimer() {
+  static thread_local double *timer = nullptr;
+  return timer;
+}
+
+namespace {
+
+constexpr size_t kNumLearned = std::size(kLearnedInputs);
+
+/// Adds the time of its scope to kernelTimer().
+struct KernelTiming {
+  std::chrono::steady_clock::time_point start =
+      std::chrono::steady_clock::now();
+  ~KernelTiming() {
+    if (double *t = kernelTimer())
+      *t += std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                          start)
+                .count();
+  }
+};
+
+const Program *programOf(AutogradContext *ctx) {
+  return reinterpret_cast<const Program *>(ctx->saved_data["program"].toInt());
+}
+
+void setProgram(AutogradContext *ctx, const Program *program) {
+  ctx->saved_data["program"] = reinterpret_cast<int64_t>(program);
+}
+
+bool present(const torch::Tensor &t) { return t.defined() && t.numel() > 0; }
+
+struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
+  static torch::Tensor forward(AutogradContext *ctx, torch::Tensor logits,
+                               torch::Tensor mask, torch::Tensor actions,
+                               const Program *program) {
+    logits = logits.contiguous();
+    auto out = torch::empty({logits.size(0)}, torch::kFloat32);
+    KernelTiming timing;
+    program->call("gfl_policy_log_prob", {{"logits", logits},
+                                          {"mask", mask},
+                                          {"action", actions},
+                                          {"log_prob", out}});
+    ctx->save_for_backward({logits, mask, actions});
+    setProgram(ctx, program);
+    return out;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    auto d = torch::empty_like(saved[0]);
+    KernelTiming timing;
+    programOf(ctx)->call("gfl_policy_log_prob_grad",
+                         {{"logits", saved[0]},
+                          {"mask", saved[1]},
+                          {"action", saved[2]},
+                          {"d_log_prob", grads[0].contiguous()},
+                          {"d_logits", d}});
+    return {d, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct EdgeFlowsFn : torch::autograd::Function<EdgeFlowsFn> {
+  static variable_list forward(AutogradContext *ctx, torch::Tensor logits,
+                               torch::Tensor mask, torch::Tensor parentLogits,
+                               torch::Tensor parentMask,
+                               const Program *program) {
+    logits = logits.contiguous();
+    parentLogits = parentLogits.contiguous();
+    int64_t n = logits.size(0);
+    auto in = torch::empty({n}, torch::kFloat32);
+    auto out = torch::empty({n}, torch::kFloat32);
+    auto exit = torch::empty({n}, torch::kFloat32);
+    KernelTiming timing;
+    program->call("gfl_edge_flows", {{"logits", logits},
+                                     {"mask", mask},
+                                     {"parent_logits", parentLogits},
+                                     {"parent_mask", parentMask},
+                                     {"log_in_flow", in},
+                                     {"log_out_flow", out},
+                                     {"log_exit_flow", exit}});
+    ctx->save_for_backward({logits, mask, parentLogits, parentMask});
+    setProgram(ctx, program);
+    return {in, out, exit};
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto s = ctx->get_saved_variables();
+    auto dLogits = torch::empty_like(s[0]);
+    auto dParents = torch::empty_like(s[2]);
+    KernelTiming timing;
+    programOf(ctx)->call("gfl_edge_flows_grad",
+                         {{"logits", s[0]},
+                          {"mask", s[1]},
+                          {"parent_logits", s[2]},
+                          {"parent_mask", s[3]},
+                          {"d_log_in_flow", grads[0].contiguous()},
+                          {"d_log_out_flow", grads[1].contiguous()},
+                          {"d_log_exit_flow", grads[2].contiguous()},
+                          {"d_logits", dLogits},
+                          {"d_parent_logits", dParents}});
+    return {dLogits, torch::Tensor(), dParents, torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+/// The per-trajectory loss of the compiled objective; the backward is the
+/// compiled fused gradient kernel. Inputs: one tensor per kLearnedInputs
+/// entry (empty when the objective does not read it), then the data.
+struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
+  static torch::Tensor forward(AutogradContext *ctx, at::TensorList learned,
+                               at::TensorList data,
+                               std::vector<std::string> dataNames,
+                               const Program *program) {
+    int64_t batch = data[0].size(0);
+    auto args = inputs(learned, data, dataNames);
+    args["loss"] = torch::empty({batch}, torch::kFloat32);
+    {
+      KernelTiming timing;
+      addCollectives(*program, args);
+      program->call("gfl_obj_" + program->train().objective, args,
+                    scalars(*program));
+    }
+    std::vector<torch::Tensor> saved(learned.begin(), learned.end());
+    saved.insert(saved.end(), data.begin(), data.end());
+    ctx->save_for_backward(saved);
+    std::string joined;
+    for (const std::string &n : dataNames)
+      joined += (joined.empty() ? "" : ",") + n;
+    ctx->saved_data["data_names"] = joined;
+    setProgram(ctx, program);
+    return args["loss"];
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto s = ctx->get_saved_variables();
+    const Program *program = programOf(ctx);
+    at::TensorList learned(s.data(), kNumLearned);
+    at::TensorList data(s.data() + kNumLearned, s.size() - kNumLearned);
+    std::vector<std::string> dataNames;
+    std::stringstream joined(ctx->saved_data["data_names"].toStringRef());
+    for (std::string n; std::getline(joined, n, ',');)
+      dataNames.push_back(n);
+    auto args = inputs(learned, data, dataNames);
+    int64_t batch = data[0].size(0);
+    args["d_loss"] = grads[0].contiguous();
+    args["loss"] = torch::empty({batch}, torch::kFloat32);
+    // One gradient per input tensor, then none for the names and program.
+    variable_list out(s.size() + 2);
+    std::vector<std::string> adjoints;
+    for (size_t i = 0; i < kNumLearned; ++i)
+      if (present(learned[i])) {
+        std::string d = std::string("d_") + kLearnedInputs[i];
+        args[d] = out[i] = torch::zeros_like(learned[i]);
+        adjoints.push_back(d);
+      }
+    KernelTiming timing;
+    const std::string base = "gfl_obj_" + program->train().objective;
+    std::vector<std::string> collectives = addCollectives(*program, args);
+    for (const std::string &c : collectives)
+      args["d_" + c] = torch::empty({batch}, torch::kFloat32);
+    program->call(base + "_grad", args, scalars(*program));
+    if (!collectives.empty() && program->hasKernel(base + "_batch_grad")) {
+      // Each collective's result adjoint, summed over the batch (and
+      // divided by B for a mean), is the upstream gradient of every row's
+      // operand; the stage's gradients add to the loss kernel's.
+      std::map<std::string, torch::Tensor> stage = args;
+      for (const std::string &c : collectives) {
+        double total = args["d_" + c].sum().item<double>();
+        if (c.rfind("batch_mean_", 0) == 0)
+          total /= static_cast<double>(batch);
+        stage["d_" + c] = torch::full({batch}, total, torch::kFloat32);
+      }
+      std::map<std::string, torch::Tensor> extra;
+      for (const std::string &d : adjoints)
+        stage[d] = extra[d] = torch::zeros_like(args[d]);
+      program->call(base + "_batch_grad", stage, scalars(*program));
+      for (auto &[d, t] : extra)
+        args[d].add_(t);
+    }
+    return out;
+  }
+
+  /// For objectives with batch collectives: runs the stage kernel, reduces
+  /// each collective over the batch and adds the results as inputs.
+  /// Returns the collectives' names.
+  static std::vector<std::string>
+  addCollectives(const Program &program,
+                 std::map<std::string, torch::Tensor> &args) {
+    std::vector<std::string> names;
+    const Kernel *stage =
+        program.kernel("gfl_obj_" + program.train().objective + "_batch");
+    if (!stage)
+      return names;
+    int64_t batch = args.at("log_r").size(0);
+    std::map<std::string, torch::Tensor> stageArgs = args;
+    for (const KernelArg &a : stage->args)
+      if (a.output) {
+        names.push_back(a.name);
+        stageArgs[a.name] = torch::empty({batch}, torch::kFloat32);
+      }
+    callKernel(*stage, stageArgs, scalars(program));
+    for (const std::string &n : names) {
+      torch::Tensor v = stageArgs[n];
+      torch::Tensor r = n.rfind("batch_mean_", 0) == 0 ? v.mean() : v.sum();
+      args[n] = r.expand({batch}).contiguous();
+    }
+    return names;
+  }
+
+  static std::map<std::string, torch::Tensor>
+  inputs(at::TensorList learned, at::TensorList data,
+         const std::vector<std::string> &dataNames) {
+    std::map<std::string, torch::Tensor> m;
+    for (size_t i = 0; i < data.size(); ++i)
+      m[dataNames[i]] = data[i].contiguous();
+    for (size_t i = 0; i < kNumLearned; ++i)
+      if (present(learned[i]))
+        m[kLearnedInputs[i]] = learned[i].contiguous();
+    // Objectives without a learned log Z still take the argument.
+    if (!m.count("log_z"))
+      m["log_z"] = torch::zeros({data[0].size(0)});
+    return m;
+  }
+
+  static std::map<std::string, double> scalars(const Program &program) {
+    std::map<std::string, double> m;
+    const auto &args = program.train().objectiveArgs;
+    for (size_t i = 0; i < args.size(); ++i)
+      m["param" + std::to_string(i)] = args[i];
+    return m;
+  }
+};
+
+} // namespace
+
+torch::Tensor policyLogProb(const Program &program, const torch::Tensor &logits,
+                            const torch::Tensor &mask,
+                            const torch::Tensor &actions) {
+  return PolicyLogProb::apply(logits, mask, actions, &program);
+}
+
+EdgeFlows edgeFlows(const Program &program, const torch::Tensor &logits,
+                    const torch::Tensor &mask,
+                    const torch::Tensor &parentLogits,
+                    const torch::Tensor &parentMask) {
+  variable_list r =
+      EdgeFlowsFn::apply(logits, mask, parentLogits, parentMask, &program);
+  return {r[0], r[1], r[2]};
+}
+
+torch::Tensor objectiveLoss(const Program &program,
+                            const std::map<std::string, torch::Tensor> &learned,
+                            const std::map<std::string, torch::Tensor> &data) {
+  // Autograd functions take defined tensors only: absent quantities are
+  // empty tensors.
+  std::vector<torch::Tensor> learnedList;
+  for (const char *name : kLearnedInputs) {
+    auto it = learned.find(name);
+    learnedList.push_back(it != learned.end() && it->second.defined()
+                              ? it->second
+                              : torch::empty({0}));
+  }
+  // log_r first: its size is the batch.
+  std::vector<torch::Tensor> dataList{data.at("log_r")};
+  std::vector<std::string> dataNames{"log_r"};
+  for (const auto &[name, t] : data)
+    if (name != "log_r") {
+      dataList.push_back(t);
+      dataNames.push_back(name);
+    }
+  return ObjectiveLoss::apply(at::TensorList(learnedList),
+                              at::TensorList(dataList), dataNames, &program);
+}
+
+} // namespace gfl
