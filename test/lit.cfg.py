@@ -22,9 +22,21 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.gfl_tools_dir, config.llvm_tools_dir]
-tools = ["gflc", "gfl-opt", "llvm-nm"]
+tools = ["gflc", "gfl-opt", "llvm-nm", "llvm-readelf"]
 # gfl-run needs LibTorch; its tests run where it was built.
 if os.path.exists(os.path.join(config.gfl_tools_dir, "gfl-run")):
     tools.append("gfl-run")
     config.available_features.add("gfl-run")
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The CUDA toolkit (ptxas, libdevice) compiles and checks the GPU kernels.
+cuda_path = os.environ.get("GFL_CUDA_PATH", "/usr/local/cuda")
+if os.path.exists(os.path.join(cuda_path, "bin", "ptxas")) and os.path.exists(
+        os.path.join(cuda_path, "nvvm", "libdevice", "libdevice.10.bc")):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", os.path.join(cuda_path, "bin", "ptxas")))
+    config.substitutions.append(("%cuda_path", cuda_path))
+
+# A GPU and its driver: tests that launch kernels.
+if os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version"):
+    config.available_features.add("cuda")

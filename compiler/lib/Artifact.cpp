@@ -116,6 +116,13 @@ translateToLLVMIR(mlir::ModuleOp llvmDialect, llvm::LLVMContext &ctx,
       *module, init->getType(), /*isConstant=*/true,
       llvm::GlobalValue::ExternalLinkage, init, "gfl_manifest");
   manifest->setAlignment(llvm::Align(8));
+  for (const auto &[symbol, bytes] : options.blobs) {
+    auto *data = llvm::ConstantDataArray::getString(ctx, bytes, true);
+    auto *blob = new llvm::GlobalVariable(
+        *module, data->getType(), /*isConstant=*/true,
+        llvm::GlobalValue::ExternalLinkage, data, symbol);
+    blob->setAlignment(llvm::Align(16));
+  }
 
   if (llvm::verifyModule(*module, &llvm::errs())) {
     error = "the generated LLVM IR does not verify";

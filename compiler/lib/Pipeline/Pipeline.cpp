@@ -31,7 +31,9 @@ void addKernelPasses(OpPassManager &pm) {
   pm.addPass(createAutodiff());
 }
 
-void addLoweringPasses(OpPassManager &pm) {
+/// gfl ops to upstream dialects, then one-shot bufferization: the common
+/// input of the CPU and CUDA paths.
+void addBufferizationPasses(OpPassManager &pm) {
   pm.addPass(createConvertGflToStandard());
   addPasses(pm, "canonicalize,cse,func.func(convert-elementwise-to-linalg)");
   // Kernels take their batch buffers as identity-layout memrefs (the ABI of
@@ -48,10 +50,14 @@ void addLoweringPasses(OpPassManager &pm) {
     return success();
   };
   pm.addPass(bufferization::createOneShotBufferizePass(options));
+  addPasses(pm, "drop-equivalent-buffer-results");
+}
+
+void addLoweringPasses(OpPassManager &pm) {
+  addBufferizationPasses(pm);
   // Per-state temporaries are hoisted out of the batch loop (one buffer per
   // kernel call, not per state) before deallocations are placed.
-  addPasses(pm, "drop-equivalent-buffer-results,"
-                "func.func(scf-forall-to-for,buffer-hoisting,"
+  addPasses(pm, "func.func(scf-forall-to-for,buffer-hoisting,"
                 "buffer-loop-hoisting),"
                 "buffer-deallocation-pipeline,"
                 "convert-linalg-to-loops,canonicalize,cse");
@@ -67,6 +73,29 @@ void addLLVMPasses(OpPassManager &pm) {
 }
 
 } // namespace
+
+void buildGflCudaPipeline(OpPassManager &pm, bool withKernelPasses) {
+  if (withKernelPasses)
+    addKernelPasses(pm);
+  addBufferizationPasses(pm);
+  // Integer powers become helper functions, which the GPU module gets a
+  // copy of.
+  addPasses(pm, "convert-math-to-funcs");
+  pm.addPass(createConvertKernelsToGpu());
+  addPasses(pm, "convert-linalg-to-loops,canonicalize,cse,arith-expand,"
+                "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+                "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+                "reconcile-unrealized-casts)");
+}
+
+void addCudaBinaryPasses(OpPassManager &pm, const CudaTarget &target,
+                         llvm::StringRef format) {
+  // The target decides the chip; convert-gpu-to-nvvm does not depend on it.
+  addPasses(pm, "nvvm-attach-target{chip=" + target.chip +
+                    " features=" + target.features + " O=3}");
+  addPasses(pm, "gpu-module-to-binary{format=" + format.str() +
+                    " toolkit=" + target.toolkit + "}");
+}
 
 void buildGflPipelineRange(OpPassManager &pm, PipelineStage from,
                            PipelineStage to) {
@@ -94,6 +123,9 @@ void registerGflPipelines() {
   PassPipelineRegistration<>(
       "gfl-to-llvm", "gfl dialect to the LLVM dialect",
       [](OpPassManager &pm) { buildGflPipeline(pm, PipelineStage::LLVM); });
+  PassPipelineRegistration<>(
+      "gfl-to-nvvm", "gfl dialect to GPU kernels in the NVVM/LLVM dialect",
+      [](OpPassManager &pm) { buildGflCudaPipeline(pm, true); });
 }
 
 void registerGflPassesAndPipelines() {

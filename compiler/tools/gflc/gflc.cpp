@@ -9,6 +9,10 @@
 //     llvm      optimized LLVM IR with the packed entries and manifest
 //     asm       host assembly
 //     manifest  the artifact's JSON manifest
+//     ptx       the CUDA kernels as PTX (for --ptx-arch)
+//     cubin     the CUDA kernels as a cubin (for --cubin-arch; needs -o)
+//   --target=cpu|cuda|all  which kernels the artifact carries (default: all
+//     when the CUDA toolkit is at --cuda-path, else cpu)
 //
 // Exit status: 0 on success, 1 when the input has errors (reported as
 // file:line:col diagnostics on stderr), 2 for unusable options or files.
@@ -16,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gfl/Compiler/Artifact.h"
+#include "gfl/Compiler/CudaCodegen.h"
 #include "gfl/Compiler/MLIRGen.h"
 #include "gfl/Dialect/GflOps.h"
 #include "gfl/Frontend/ASTDump.h"
@@ -26,6 +31,7 @@
 #include "gfl/Pipeline/Pipeline.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/InitAllDialects.h"
@@ -44,6 +50,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace cl = llvm::cl;
@@ -53,7 +60,20 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { AST, MLIR, Kernels, Lowered, LLVM, Asm, Manifest, Artifact };
+enum class Emit {
+  AST,
+  MLIR,
+  Kernels,
+  Lowered,
+  LLVM,
+  Asm,
+  Manifest,
+  PTX,
+  Cubin,
+  Artifact
+};
+
+enum class Target { CPU, CUDA, All };
 
 cl::OptionCategory gflcCategory("gflc options");
 
@@ -76,6 +96,8 @@ cl::opt<Emit> emitAction(
         clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
         clEnumValN(Emit::Asm, "asm", "host assembly"),
         clEnumValN(Emit::Manifest, "manifest", "the JSON manifest"),
+        clEnumValN(Emit::PTX, "ptx", "the CUDA kernels as PTX"),
+        clEnumValN(Emit::Cubin, "cubin", "the CUDA kernels as a cubin"),
         clEnumValN(Emit::Artifact, "artifact", "the .gflx shared object")),
     cl::cat(gflcCategory));
 
@@ -87,6 +109,28 @@ cl::opt<std::string> targetCpu(
     "mcpu", cl::desc("CPU to generate code for ('native' for this host)"),
     cl::init("x86-64-v2"), cl::cat(gflcCategory));
 
+cl::opt<Target> target(
+    "target",
+    cl::desc("Kernels to compile (default: all where the CUDA toolkit is "
+             "present, else cpu)"),
+    cl::values(clEnumValN(Target::CPU, "cpu", "native CPU code"),
+               clEnumValN(Target::CUDA, "cuda", "CUDA kernels only"),
+               clEnumValN(Target::All, "all", "CPU and CUDA")),
+    cl::cat(gflcCategory));
+
+cl::opt<std::string> cudaPath("cuda-path",
+                              cl::desc("CUDA toolkit (ptxas, libdevice)"),
+                              cl::init("/usr/local/cuda"),
+                              cl::cat(gflcCategory));
+
+cl::opt<std::string> cubinArch("cubin-arch",
+                               cl::desc("GPU architecture of the cubin"),
+                               cl::init("sm_90"), cl::cat(gflcCategory));
+
+cl::opt<std::string> ptxArch("ptx-arch",
+                             cl::desc("GPU architecture of the PTX"),
+                             cl::init("sm_75"), cl::cat(gflcCategory));
+
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level (0-3)"),
                            cl::Prefix, cl::init(3), cl::cat(gflcCategory));
 
@@ -94,6 +138,23 @@ Emit effectiveEmit() {
   if (emitAction.getNumOccurrences())
     return emitAction;
   return outputFilename == "-" ? Emit::MLIR : Emit::Artifact;
+}
+
+/// Whether to compile CUDA kernels: an explicit --target, or all when the
+/// toolkit is present.
+bool wantsCuda() {
+  if (target.getNumOccurrences())
+    return target != Target::CPU;
+  std::string why;
+  return gfl::cudaToolkitUsable(cudaPath, why);
+}
+
+gfl::CudaOptions cudaOptions() {
+  gfl::CudaOptions o;
+  o.toolkit = cudaPath;
+  o.cubinArch = cubinArch;
+  o.ptxArch = ptxArch;
+  return o;
 }
 
 /// Runs the shared pipeline from `from` to `to` on `module`.
@@ -117,6 +178,20 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
     module->print(out);
     return true;
   }
+  // The CUDA kernels start from the same tensor-level kernels.
+  std::optional<gfl::CudaBinaries> cuda;
+  bool cudaOnly = target.getNumOccurrences() && target == Target::CUDA;
+  if (emit == Emit::PTX || emit == Emit::Cubin ||
+      (wantsCuda() && (emit == Emit::Manifest || emit == Emit::LLVM ||
+                       emit == Emit::Artifact))) {
+    cuda.emplace();
+    if (!gfl::compileCuda(module, cudaOptions(), *cuda))
+      return false;
+    if (emit == Emit::PTX || emit == Emit::Cubin) {
+      out << (emit == Emit::PTX ? cuda->ptx : cuda->cubin);
+      return true;
+    }
+  }
   if (!runPipeline(module, false, PipelineStage::Kernels,
                    PipelineStage::Lowered))
     return false;
@@ -124,8 +199,14 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
     module->print(out);
     return true;
   }
+  llvm::json::Array kernels = gfl::kernelTable(module);
+  if (cudaOnly) // no CPU entry points
+    for (llvm::json::Value &k : kernels)
+      k.getAsObject()->erase("symbol");
   llvm::json::Object manifest =
-      gfl::buildManifest(checked, module, gfl::kernelTable(module), name);
+      gfl::buildManifest(checked, module, std::move(kernels), name);
+  if (cuda)
+    manifest["cuda"] = gfl::cudaManifest(*cuda, cudaOptions());
   std::string manifestText;
   llvm::raw_string_ostream(manifestText) << llvm::json::Value(std::move(manifest));
   if (emit == Emit::Manifest) {
@@ -137,6 +218,14 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
   gfl::CodegenOptions options;
   options.cpu = targetCpu;
   options.optLevel = optLevel;
+  if (cuda) {
+    options.blobs.push_back({gfl::kCubinSymbol, cuda->cubin});
+    options.blobs.push_back({gfl::kPtxSymbol, cuda->ptx});
+  }
+  if (cudaOnly) // the manifest and the binaries, no CPU kernels
+    for (auto func : llvm::make_early_inc_range(
+             module.getOps<mlir::LLVM::LLVMFuncOp>()))
+      func.erase();
   std::string error;
   llvm::LLVMContext llvmContext;
   auto llvmModule =
@@ -273,6 +362,26 @@ int main(int argc, char **argv) {
   std::string text = (*fileOrErr)->getBuffer().str();
   if (optLevel > 3) {
     llvm::errs() << "gflc: error: -O must be 0, 1, 2 or 3\n";
+    return 2;
+  }
+
+  if (target.getNumOccurrences() && target != Target::CPU) {
+    std::string why;
+    if (!gfl::cudaToolkitUsable(cudaPath, why)) {
+      llvm::errs() << "gflc: error: --target=" << (target == Target::CUDA ? "cuda" : "all")
+                   << " needs the CUDA toolkit: " << why
+                   << " (give --cuda-path=DIR, or --target=cpu)\n";
+      return 2;
+    }
+  }
+  if ((emitAction == Emit::PTX || emitAction == Emit::Cubin) &&
+      target.getNumOccurrences() && target == Target::CPU) {
+    llvm::errs() << "gflc: error: --emit=ptx and --emit=cubin need a CUDA "
+                    "target\n";
+    return 2;
+  }
+  if (emitAction == Emit::Cubin && outputFilename == "-") {
+    llvm::errs() << "gflc: error: a cubin is a binary file: give -o FILE\n";
     return 2;
   }
 

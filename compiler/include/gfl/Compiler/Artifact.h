@@ -19,6 +19,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llvm {
 class LLVMContext;
@@ -45,6 +47,9 @@ llvm::json::Object buildManifest(const CheckedProgram &checked,
 struct CodegenOptions {
   std::string cpu = "x86-64-v2"; // "native" for the host CPU
   unsigned optLevel = 3;
+  /// Read-only byte arrays exported under their symbols (the CUDA
+  /// binaries), each followed by a NUL byte.
+  std::vector<std::pair<std::string, std::string>> blobs;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR with the packed kernel

@@ -28,4 +28,29 @@ def ConvertGflToStandard : Pass<"convert-gfl-to-standard", "ModuleOp"> {
   ];
 }
 
+def ConvertKernelsToGpu : Pass<"gfl-kernels-to-gpu", "ModuleOp"> {
+  let summary = "Map the batch loop of every bufferized kernel to GPU threads";
+  let description = [{
+    Runs on bufferized kernels: `func.func`s whose body is pure setup
+    (constants, `memref.get_global`, `memref.dim`), one `scf.forall` over
+    the batch and a `return`. Each becomes a `gpu.func` kernel with the same
+    arguments, in the same order, in `gpu.module @gfl_cuda`. Thread
+    `blockIdx.x * blockDim.x + threadIdx.x` runs the loop body for that row
+    when the row is below the loop bound. Per-row temporaries
+    (`memref.alloc` in the body) become `memref.alloca`: each thread keeps
+    them in its own local memory. The globals that the kernels read are
+    copied into the GPU module. The host functions are then removed. The
+    module keeps only the GPU code, which the CUDA pipeline turns into
+    NVVM and then into a binary.
+
+    The runtime launches kernel K with the memref arguments expanded as
+    descriptors: allocated and aligned pointer, offset, sizes, strides (see
+    docs/artifact.md).
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
 #endif // GFL_CONVERSION_PASSES_TD

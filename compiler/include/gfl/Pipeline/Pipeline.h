@@ -13,6 +13,10 @@
 #ifndef GFL_PIPELINE_PIPELINE_H
 #define GFL_PIPELINE_PIPELINE_H
 
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace gfl {
@@ -32,6 +36,24 @@ void buildGflPipelineRange(OpPassManager &pm, PipelineStage from,
                            PipelineStage to);
 
 /// Registers gfl-to-kernels, gfl-lower and gfl-to-llvm for gfl-opt.
+/// The CUDA path: the same kernels and bufferization as the CPU path, each
+/// batch loop mapped to GPU threads (gfl-kernels-to-gpu), then NVVM. The
+/// module keeps only `gpu.module @gfl_cuda`. Without the kernel passes the
+/// input is at the Kernels stage.
+void buildGflCudaPipeline(OpPassManager &pm, bool withKernelPasses);
+
+/// Where and for what gpu-module-to-binary compiles.
+struct CudaTarget {
+  std::string chip = "sm_90";
+  std::string features = "+ptx80";
+  std::string toolkit = "/usr/local/cuda";
+};
+
+/// Attaches the NVVM target and serializes the GPU module: `format` is
+/// `isa` (PTX text) or `bin` (cubin, through the toolkit's ptxas).
+void addCudaBinaryPasses(OpPassManager &pm, const CudaTarget &target,
+                         llvm::StringRef format);
+
 void registerGflPipelines();
 
 /// Registers every pass the pipeline uses (upstream and gfl) and the gfl
