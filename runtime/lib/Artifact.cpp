@@ -3,6 +3,7 @@
 #include "gfl/Runtime/Artifact.h"
 
 #include <dlfcn.h>
+#include <stdexcept>
 
 namespace gfl {
 
@@ -13,18 +14,21 @@ bool readKernel(const json::Value &entry, void *handle, Kernel &out,
   const json::Value *name = entry.get("name");
   const json::Value *symbol = entry.get("symbol");
   const json::Value *args = entry.get("args");
-  if (!name || !name->isString() || !symbol || !symbol->isString() || !args ||
+  if (!name || !name->isString() || (symbol && !symbol->isString()) || !args ||
       !args->isArray()) {
     error = "malformed kernel entry in the manifest";
     return false;
   }
   out.name = name->asString();
-  dlerror();
-  out.entry = reinterpret_cast<PackedKernel>(
-      dlsym(handle, symbol->asString().c_str()));
-  if (!out.entry) {
-    error = "kernel symbol '" + symbol->asString() + "' is missing";
-    return false;
+  // No symbol: the artifact has this kernel for CUDA only.
+  if (symbol) {
+    dlerror();
+    out.entry = reinterpret_cast<PackedKernel>(
+        dlsym(handle, symbol->asString().c_str()));
+    if (!out.entry) {
+      error = "kernel symbol '" + symbol->asString() + "' is missing";
+      return false;
+    }
   }
   for (const json::Value &a : args->asArray()) {
     KernelArg arg;
@@ -49,7 +53,39 @@ bool readKernel(const json::Value &entry, void *handle, Kernel &out,
   return true;
 }
 
+/// One binary of the `cuda` section: its architecture, symbol and size.
+bool readImage(const json::Value *entry, void *handle, CudaImage &out,
+               std::string &error) {
+  if (!entry)
+    return true;
+  const json::Value *arch = entry->get("arch");
+  const json::Value *symbol = entry->get("symbol");
+  const json::Value *size = entry->get("size");
+  if (!arch || !arch->isString() || !symbol || !symbol->isString() || !size ||
+      !size->isNumber() || size->asInt() < 0) {
+    error = "malformed cuda section in the manifest";
+    return false;
+  }
+  out.arch = arch->asString();
+  out.size = static_cast<size_t>(size->asInt());
+  out.data =
+      static_cast<const char *>(dlsym(handle, symbol->asString().c_str()));
+  if (!out.data) {
+    error = "CUDA binary symbol '" + symbol->asString() + "' is missing";
+    return false;
+  }
+  return true;
+}
+
 } // namespace
+
+void Kernel::operator()(std::vector<void *> &args) const {
+  if (!entry)
+    throw std::runtime_error("kernel '" + name +
+                             "' has no CPU code in this artifact (compiled "
+                             "with --target=cuda)");
+  entry(args.data());
+}
 
 std::unique_ptr<Artifact> Artifact::open(const std::string &path,
                                          std::string &error) {
@@ -58,8 +94,8 @@ std::unique_ptr<Artifact> Artifact::open(const std::string &path,
   a->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->handle_) {
     const char *why = dlerror();
-    error = "cannot load artifact '" + path + "': " +
-            (why ? why : "unknown error");
+    error =
+        "cannot load artifact '" + path + "': " + (why ? why : "unknown error");
     return nullptr;
   }
   auto *text = static_cast<const char *>(dlsym(a->handle_, "gfl_manifest"));
@@ -95,6 +131,18 @@ std::unique_ptr<Artifact> Artifact::open(const std::string &path,
       return nullptr;
     }
     a->kernels_[k.name] = std::move(k);
+  }
+  if (const json::Value *cuda = a->manifest_.get("cuda")) {
+    if (!cuda->isObject() ||
+        !readImage(cuda->get("cubin"), a->handle_, a->cuda_.cubin, error) ||
+        !readImage(cuda->get("ptx"), a->handle_, a->cuda_.ptx, error)) {
+      error = "'" + path +
+              "': " + (error.empty() ? "malformed cuda section" : error);
+      return nullptr;
+    }
+    if (const json::Value *block = cuda->get("block_size"))
+      if (block->isNumber() && block->asInt() > 0 && block->asInt() <= 1024)
+        a->cuda_.blockSize = static_cast<int>(block->asInt());
   }
   return a;
 }

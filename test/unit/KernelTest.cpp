@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 #include <vector>
@@ -431,6 +432,33 @@ TEST(PolicyKernels, MaskedLogSoftmaxGatherAndGradient) {
       EXPECT_NEAR(dlogits[i * A + a], expected, 1e-6) << i << " " << a;
     }
   }
+}
+
+} // namespace
+
+namespace {
+
+/// gflc embeds the CUDA kernels (where the toolkit is): an sm_90 cubin and
+/// PTX, found through the manifest's cuda section. Running them needs a GPU
+/// (CudaKernelTest).
+TEST(CudaImages, EmbeddedInTheArtifact) {
+  std::string error;
+  auto artifact = gfl::Artifact::open(GFL_HYPERGRID_2D, error);
+  ASSERT_TRUE(artifact) << error;
+  const gfl::CudaImages &cuda = artifact->cuda();
+  if (!cuda.present())
+    GTEST_SKIP() << "compiled without the CUDA toolkit";
+  EXPECT_EQ(cuda.cubin.arch, "sm_90");
+  ASSERT_GT(cuda.cubin.size, 64u);
+  EXPECT_EQ(std::string(cuda.cubin.data, 4), "\x7f" "ELF");
+  EXPECT_EQ(static_cast<unsigned char>(cuda.cubin.data[18]), 190); // EM_CUDA
+  std::string ptx(cuda.ptx.data, cuda.ptx.size);
+  EXPECT_EQ(ptx.size(), std::strlen(cuda.ptx.data)); // NUL-terminated
+  EXPECT_NE(ptx.find(".target " + cuda.ptx.arch), std::string::npos);
+  for (const char *k : {"gfl_step", "gfl_sample_step", "gfl_obj_tb_grad"})
+    EXPECT_NE(ptx.find(std::string(".entry ") + k + "("), std::string::npos)
+        << k;
+  EXPECT_EQ(cuda.blockSize, 128);
 }
 
 } // namespace

@@ -1,9 +1,9 @@
 //===- Artifact.h - Loading .gflx artifacts ---------------------*- C++ -*-===//
 //
 // An artifact is a shared object exporting `gfl_manifest` (JSON) and one
-// `gfl_<kernel>_packed(void **args)` entry per kernel (docs/artifact.md).
-// Loading checks the ABI version and that every kernel of the manifest's
-// table is present.
+// `gfl_<kernel>_packed(void **args)` entry per kernel (docs/artifact.md),
+// and, when compiled for CUDA, the kernels as a cubin and as PTX. Loading
+// checks the ABI version and that every entry the manifest names is there.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,8 +24,8 @@ constexpr int kRuntimeAbiVersion = 1;
 
 struct KernelArg {
   std::string name;
-  bool buffer = true; // false: a scalar passed by value
-  std::string dtype;  // int32, int64, float32, bool
+  bool buffer = true;         // false: a scalar passed by value
+  std::string dtype;          // int32, int64, float32, bool
   std::vector<int64_t> shape; // -1 for the batch dimension
   bool output = false;
 };
@@ -34,12 +34,26 @@ using PackedKernel = void (*)(void **);
 
 struct Kernel {
   std::string name;
-  PackedKernel entry = nullptr;
+  PackedKernel entry = nullptr; // null in a CUDA-only artifact
   std::vector<KernelArg> args;
 
-  /// Calls the kernel; `args[i]` is the memref descriptor of a buffer
+  /// Calls the CPU kernel; `args[i]` is the memref descriptor of a buffer
   /// argument, or points at the value of a scalar argument.
-  void operator()(std::vector<void *> &args) const { entry(args.data()); }
+  void operator()(std::vector<void *> &args) const;
+};
+
+/// One embedded GPU binary.
+struct CudaImage {
+  std::string arch;           // e.g. sm_90
+  const char *data = nullptr; // NUL-terminated after `size` bytes
+  size_t size = 0;
+};
+
+/// The manifest's `cuda` section with its binaries.
+struct CudaImages {
+  CudaImage cubin, ptx;
+  int blockSize = 128;
+  bool present() const { return cubin.data || ptx.data; }
 };
 
 class Artifact {
@@ -55,6 +69,8 @@ public:
   /// The kernel `name` (e.g. "gfl_step"), or nullptr if absent.
   const Kernel *kernel(const std::string &name) const;
   const std::string &path() const { return path_; }
+  /// The CUDA kernels (empty when compiled for the CPU only).
+  const CudaImages &cuda() const { return cuda_; }
 
 private:
   Artifact() = default;
@@ -62,6 +78,7 @@ private:
   std::string path_;
   json::Value manifest_;
   std::map<std::string, Kernel> kernels_;
+  CudaImages cuda_;
 };
 
 } // namespace gfl
