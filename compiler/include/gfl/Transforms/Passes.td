@@ -66,11 +66,11 @@ def Autodiff : Pass<"gfl-autodiff", "ModuleOp"> {
     quantities the body reads (`d_log_pf`, `d_log_pb`, `d_log_f`: `[B, T]`;
     `d_log_z`). Entries past a row's valid length get gradient 0.
 
-    Differentiation covers straight-line bodies: arithmetic, math functions,
-    `huber`, `logsumexp`, `stop_grad`, `select`, sequence reads, reductions
-    (sum, min, max, logsumexp) and `cumsum`. Loops (`range_reduce`),
-    `if`-expressions and batch collectives are reported as not yet
-    differentiable.
+    Differentiation covers arithmetic, math functions, `huber`,
+    `logsumexp`, `stop_grad`, `select`, sequence reads, reductions (sum,
+    min, max, logsumexp), `cumsum`, comprehension loops (`range_reduce`,
+    recomputed in reverse), `if`-expressions and batch collectives (through
+    the `_batch` stage kernels).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
