@@ -137,9 +137,15 @@ Module::~Module() {
 
 void Module::launch(const Kernel &kernel, std::vector<void *> &args,
                     Stream stream) const {
-  Function fn;
-  driver_->check(driver_->moduleGetFunction(&fn, module_, kernel.name.c_str()),
-                 ("no GPU kernel " + kernel.name).c_str());
+  auto [it, isNew] = functions_.try_emplace(kernel.name, nullptr);
+  if (isNew) {
+    Result r =
+        driver_->moduleGetFunction(&it->second, module_, kernel.name.c_str());
+    if (r != 0)
+      functions_.erase(it);
+    driver_->check(r, ("no GPU kernel " + kernel.name).c_str());
+  }
+  Function fn = it->second;
   // Each descriptor field is one kernel parameter: allocated, aligned,
   // offset, then a size and a stride per dimension (8 bytes each).
   std::vector<void *> params;

@@ -59,20 +59,6 @@ struct HostBuf {
   }
 };
 
-AnyRankDescriptor descriptorOf(void *data, const std::vector<int64_t> &shape) {
-  AnyRankDescriptor d{};
-  d.allocated = d.aligned = data;
-  d.offset = 0;
-  int rank = static_cast<int>(shape.size());
-  int64_t stride = 1;
-  for (int i = rank - 1; i >= 0; --i) {
-    d.shapeAndStrides[i] = shape[i];
-    d.shapeAndStrides[rank + i] = stride;
-    stride *= shape[i];
-  }
-  return d;
-}
-
 class CudaKernels : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -121,7 +107,7 @@ protected:
         continue;
       }
       HostBuf &b = cpu.at(a.name);
-      descs[i] = descriptorOf(b.bytes.data(), b.shape);
+      descs[i] = rowMajorDescriptor(b.bytes.data(), b.shape);
       args.push_back(&descs[i]);
     }
     (*k)(args);
@@ -140,7 +126,8 @@ protected:
       driver_->check(
           driver_->memcpyHtoD(device[i], b.bytes.data(), b.bytes.size()),
           "cuMemcpyHtoD");
-      descs[i] = descriptorOf(reinterpret_cast<void *>(device[i]), b.shape);
+      descs[i] =
+          rowMajorDescriptor(reinterpret_cast<void *>(device[i]), b.shape);
       args.push_back(&descs[i]);
     }
     module_->launch(*k, args);

@@ -19,6 +19,7 @@
 #include "gfl/Runtime/Artifact.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +87,8 @@ private:
   Module() = default;
   const Driver *driver_ = nullptr;
   ModuleHandle module_ = nullptr;
+  /// Kernel functions by name, looked up on first launch.
+  mutable std::map<std::string, Function> functions_;
   int blockSize_ = 128;
   std::string image_;
 };

@@ -34,6 +34,23 @@ struct AnyRankDescriptor {
   int64_t shapeAndStrides[16];
 };
 
+/// The descriptor of contiguous row-major storage of `shape` at `data`.
+inline AnyRankDescriptor rowMajorDescriptor(void *data,
+                                            const std::vector<int64_t> &shape) {
+  AnyRankDescriptor d{};
+  d.allocated = data;
+  d.aligned = data;
+  d.offset = 0;
+  int rank = static_cast<int>(shape.size());
+  int64_t stride = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    d.shapeAndStrides[i] = shape[i];
+    d.shapeAndStrides[rank + i] = stride;
+    stride *= shape[i];
+  }
+  return d;
+}
+
 /// Owning row-major storage with a descriptor for a given shape.
 template <typename T> class Buffer {
 public:
@@ -56,16 +73,7 @@ public:
 
   /// A pointer to the descriptor, valid until the buffer changes.
   void *descriptor() {
-    desc_.allocated = data_.data();
-    desc_.aligned = data_.data();
-    desc_.offset = 0;
-    int rank = static_cast<int>(shape_.size());
-    int64_t stride = 1;
-    for (int i = rank - 1; i >= 0; --i) {
-      desc_.shapeAndStrides[i] = shape_[i];
-      desc_.shapeAndStrides[rank + i] = stride;
-      stride *= shape_[i];
-    }
+    desc_ = rowMajorDescriptor(data_.data(), shape_);
     return &desc_;
   }
 
