@@ -27,6 +27,9 @@ tools = ["gflc", "gfl-opt", "llvm-nm", "llvm-readelf"]
 if os.path.exists(os.path.join(config.gfl_tools_dir, "gfl-run")):
     tools.append("gfl-run")
     config.available_features.add("gfl-run")
+    # Built against LibTorch with CUDA: gfl-run --device cuda can run.
+    if config.gfl_torch_cuda:
+        config.available_features.add("gfl-run-cuda")
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # The CUDA toolkit (ptxas, libdevice) compiles and checks the GPU kernels.
@@ -37,6 +40,7 @@ if os.path.exists(os.path.join(cuda_path, "bin", "ptxas")) and os.path.exists(
     config.substitutions.append(("%ptxas", os.path.join(cuda_path, "bin", "ptxas")))
     config.substitutions.append(("%cuda_path", cuda_path))
 
-# A GPU and its driver: tests that launch kernels.
+# A GPU and its driver: tests that launch kernels (end-to-end ones also
+# REQUIRE gfl-run-cuda).
 if os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version"):
     config.available_features.add("cuda")

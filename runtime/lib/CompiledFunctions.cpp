@@ -46,12 +46,17 @@ void setProgram(AutogradContext *ctx, const Program *program) {
 
 bool present(const torch::Tensor &t) { return t.defined() && t.numel() > 0; }
 
+/// float32 on the device of `like`.
+torch::TensorOptions floats(const torch::Tensor &like) {
+  return like.options().dtype(torch::kFloat32);
+}
+
 struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
   static torch::Tensor forward(AutogradContext *ctx, torch::Tensor logits,
                                torch::Tensor mask, torch::Tensor actions,
                                const Program *program) {
     logits = logits.contiguous();
-    auto out = torch::empty({logits.size(0)}, torch::kFloat32);
+    auto out = torch::empty({logits.size(0)}, logits.options());
     KernelTiming timing;
     program->call("gfl_policy_log_prob", {{"logits", logits},
                                           {"mask", mask},
@@ -84,9 +89,9 @@ struct EdgeFlowsFn : torch::autograd::Function<EdgeFlowsFn> {
     logits = logits.contiguous();
     parentLogits = parentLogits.contiguous();
     int64_t n = logits.size(0);
-    auto in = torch::empty({n}, torch::kFloat32);
-    auto out = torch::empty({n}, torch::kFloat32);
-    auto exit = torch::empty({n}, torch::kFloat32);
+    auto in = torch::empty({n}, logits.options());
+    auto out = torch::empty({n}, logits.options());
+    auto exit = torch::empty({n}, logits.options());
     KernelTiming timing;
     program->call("gfl_edge_flows", {{"logits", logits},
                                      {"mask", mask},
@@ -130,7 +135,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
                                const Program *program) {
     int64_t batch = data[0].size(0);
     auto args = inputs(learned, data, dataNames);
-    args["loss"] = torch::empty({batch}, torch::kFloat32);
+    args["loss"] = torch::empty({batch}, floats(data[0]));
     {
       KernelTiming timing;
       addCollectives(*program, args);
@@ -160,7 +165,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
     auto args = inputs(learned, data, dataNames);
     int64_t batch = data[0].size(0);
     args["d_loss"] = grads[0].contiguous();
-    args["loss"] = torch::empty({batch}, torch::kFloat32);
+    args["loss"] = torch::empty({batch}, floats(data[0]));
     // One gradient per input tensor, then none for the names and program.
     variable_list out(s.size() + 2);
     std::vector<std::string> adjoints;
@@ -174,7 +179,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
     const std::string base = "gfl_obj_" + program->train().objective;
     std::vector<std::string> collectives = addCollectives(*program, args);
     for (const std::string &c : collectives)
-      args["d_" + c] = torch::empty({batch}, torch::kFloat32);
+      args["d_" + c] = torch::empty({batch}, floats(data[0]));
     program->call(base + "_grad", args, scalars(*program));
     if (!collectives.empty() && program->hasKernel(base + "_batch_grad")) {
       // Each collective's result adjoint, summed over the batch (and
@@ -182,10 +187,10 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
       // operand; the stage's gradients add to the loss kernel's.
       std::map<std::string, torch::Tensor> stage = args;
       for (const std::string &c : collectives) {
-        double total = args["d_" + c].sum().item<double>();
+        torch::Tensor total = args["d_" + c].sum();
         if (c.rfind("batch_mean_", 0) == 0)
-          total /= static_cast<double>(batch);
-        stage["d_" + c] = torch::full({batch}, total, torch::kFloat32);
+          total = total / static_cast<double>(batch);
+        stage["d_" + c] = total.expand({batch}).contiguous();
       }
       std::map<std::string, torch::Tensor> extra;
       for (const std::string &d : adjoints)
@@ -208,14 +213,15 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
         program.kernel("gfl_obj_" + program.train().objective + "_batch");
     if (!stage)
       return names;
-    int64_t batch = args.at("log_r").size(0);
+    const torch::Tensor &logR = args.at("log_r");
+    int64_t batch = logR.size(0);
     std::map<std::string, torch::Tensor> stageArgs = args;
     for (const KernelArg &a : stage->args)
       if (a.output) {
         names.push_back(a.name);
-        stageArgs[a.name] = torch::empty({batch}, torch::kFloat32);
+        stageArgs[a.name] = torch::empty({batch}, floats(logR));
       }
-    callKernel(*stage, stageArgs, scalars(program));
+    program.call(stage->name, stageArgs, scalars(program));
     for (const std::string &n : names) {
       torch::Tensor v = stageArgs[n];
       torch::Tensor r = n.rfind("batch_mean_", 0) == 0 ? v.mean() : v.sum();
@@ -235,7 +241,7 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
         m[kLearnedInputs[i]] = learned[i].contiguous();
     // Objectives without a learned log Z still take the argument.
     if (!m.count("log_z"))
-      m["log_z"] = torch::zeros({data[0].size(0)});
+      m["log_z"] = torch::zeros({data[0].size(0)}, floats(data[0]));
     return m;
   }
 

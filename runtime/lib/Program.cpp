@@ -2,6 +2,7 @@
 
 #include "gfl/Runtime/Program.h"
 #include "gfl/Runtime/MemRef.h"
+#include "gfl/Runtime/TorchCompat.h"
 
 #include <stdexcept>
 
@@ -18,8 +19,9 @@ const json::Value &need(const json::Value &obj, const char *key,
 }
 
 double number(const json::Value &v, double fallback = 0) {
-  return v.isNumber() ? v.asNumber() : v.isBool() ? double(v.asBool())
-                                                  : fallback;
+  return v.isNumber() ? v.asNumber()
+         : v.isBool() ? double(v.asBool())
+                      : fallback;
 }
 
 torch::ScalarType dtypeOf(const std::string &s) {
@@ -156,20 +158,49 @@ std::vector<std::string> Program::paramNames() const {
   return names;
 }
 
+void Program::useDevice(const torch::Device &device) {
+  if (device.is_cpu()) {
+    gpu_.reset();
+    device_ = device;
+    return;
+  }
+  if (!device.is_cuda())
+    throw std::runtime_error("unknown device '" + device.str() + "'");
+  if (!compat::torchHasCuda())
+    throw std::runtime_error(
+        "this gfl-run was built against a LibTorch without CUDA; build the "
+        "runtime against LibTorch with CUDA for --device cuda "
+        "(docs/runtime.md)");
+  if (!torch::cuda::is_available())
+    throw std::runtime_error("--device cuda: LibTorch finds no CUDA device");
+  if (device.has_index() && device.index() != 0)
+    throw std::runtime_error("--device cuda: only device 0 is supported");
+  // LibTorch makes the primary context first, so the driver module below
+  // is loaded into the context LibTorch's tensors live in.
+  torch::empty({1}, torch::TensorOptions().device(torch::kCUDA));
+  std::string error;
+  gpu_ = cuda::Module::load(*artifact_, error);
+  if (!gpu_)
+    throw std::runtime_error(error);
+  device_ = torch::Device(torch::kCUDA, 0);
+}
+
 void Program::call(const std::string &name,
                    const std::map<std::string, torch::Tensor> &tensors,
                    const std::map<std::string, double> &scalars) const {
   const Kernel *k = artifact_->kernel(name);
   if (!k)
     throw std::runtime_error("the artifact has no kernel " + name);
-  callKernel(*k, tensors, scalars);
+  callKernel(*k, tensors, scalars, gpu_.get());
 }
 
 void callKernel(const Kernel &kernel,
                 const std::map<std::string, torch::Tensor> &tensors,
-                const std::map<std::string, double> &scalars) {
+                const std::map<std::string, double> &scalars,
+                const cuda::Module *gpu) {
   const Kernel *k = &kernel;
   const std::string &name = kernel.name;
+  const torch::Tensor *first = nullptr; // the first buffer fixes the device
   std::vector<AnyRankDescriptor> descs(k->args.size());
   std::vector<int64_t> ints(k->args.size());
   std::vector<float> floats(k->args.size());
@@ -201,6 +232,12 @@ void callKernel(const Kernel &kernel,
       if (a.shape[d] >= 0 && a.shape[d] != t.size(d))
         throw std::runtime_error(name + ": buffer '" + a.name +
                                  "' has the wrong shape");
+    if (!first)
+      first = &t;
+    else if (t.device() != first->device())
+      throw std::runtime_error(name + ": buffer '" + a.name + "' is on " +
+                               t.device().str() + ", the others on " +
+                               first->device().str());
     AnyRankDescriptor &desc = descs[i];
     desc.allocated = t.data_ptr();
     desc.aligned = t.data_ptr();
@@ -212,6 +249,13 @@ void callKernel(const Kernel &kernel,
     }
     args.push_back(&desc);
   }
+  if (first && first->is_cuda()) {
+    if (!gpu)
+      throw std::runtime_error(name + ": CUDA tensors, but no GPU module "
+                                      "is loaded");
+    gpu->launch(*k, args, compat::currentCudaStream());
+    return;
+  }
   (*k)(args);
 }
 
@@ -220,7 +264,7 @@ State Program::emptyState(int64_t batch) const {
   for (const FieldSpec &f : env_.fields) {
     std::vector<int64_t> shape{batch};
     shape.insert(shape.end(), f.shape.begin(), f.shape.end());
-    s.push_back(torch::empty(shape, torch::dtype(f.dtype)));
+    s.push_back(torch::empty(shape, options(f.dtype)));
   }
   return s;
 }
@@ -240,7 +284,8 @@ State Program::init(int64_t batch) const {
 }
 
 torch::Tensor Program::features(const State &s) const {
-  auto out = torch::empty({s[0].size(0), env_.featureSize}, torch::kFloat32);
+  auto out =
+      torch::empty({s[0].size(0), env_.featureSize}, options(torch::kFloat32));
   std::map<std::string, torch::Tensor> args{{"features", out}};
   bindState(args, "state", s);
   call("gfl_features", args);
@@ -248,7 +293,8 @@ torch::Tensor Program::features(const State &s) const {
 }
 
 torch::Tensor Program::forwardMask(const State &s) const {
-  auto out = torch::empty({s[0].size(0), env_.numActions}, torch::kBool);
+  auto out =
+      torch::empty({s[0].size(0), env_.numActions}, options(torch::kBool));
   std::map<std::string, torch::Tensor> args{{"mask", out}};
   bindState(args, "state", s);
   call("gfl_forward_mask", args);
@@ -256,8 +302,8 @@ torch::Tensor Program::forwardMask(const State &s) const {
 }
 
 torch::Tensor Program::backwardMask(const State &s) const {
-  auto out =
-      torch::empty({s[0].size(0), env_.numBackwardActions}, torch::kBool);
+  auto out = torch::empty({s[0].size(0), env_.numBackwardActions},
+                          options(torch::kBool));
   std::map<std::string, torch::Tensor> args{{"mask", out}};
   bindState(args, "state", s);
   call("gfl_backward_mask", args);
@@ -265,7 +311,7 @@ torch::Tensor Program::backwardMask(const State &s) const {
 }
 
 torch::Tensor Program::logReward(const State &s) const {
-  auto out = torch::empty({s[0].size(0)}, torch::kFloat32);
+  auto out = torch::empty({s[0].size(0)}, options(torch::kFloat32));
   std::map<std::string, torch::Tensor> args{{"log_reward", out}};
   bindState(args, "state", s);
   call("gfl_log_reward", args);
@@ -273,19 +319,20 @@ torch::Tensor Program::logReward(const State &s) const {
 }
 
 torch::Tensor Program::terminal(const State &s) const {
-  auto out = torch::empty({s[0].size(0)}, torch::kBool);
+  auto out = torch::empty({s[0].size(0)}, options(torch::kBool));
   std::map<std::string, torch::Tensor> args{{"terminal", out}};
   bindState(args, "state", s);
   call("gfl_terminal", args);
   return out;
 }
 
-std::pair<State, torch::Tensor> Program::step(const State &s,
-                                              const torch::Tensor &actions) const {
+std::pair<State, torch::Tensor>
+Program::step(const State &s, const torch::Tensor &actions) const {
   State next = emptyState(s[0].size(0));
-  auto done = torch::empty({s[0].size(0)}, torch::kBool);
+  auto done = torch::empty({s[0].size(0)}, options(torch::kBool));
   std::map<std::string, torch::Tensor> args{
-      {"action", actions.to(torch::kInt32).contiguous()}, {"done", done}};
+      {"action", actions.to(options(torch::kInt32)).contiguous()},
+      {"done", done}};
   bindState(args, "state", s);
   bindState(args, "next", next);
   call("gfl_step", args);
@@ -296,7 +343,7 @@ State Program::backwardStep(const State &s,
                             const torch::Tensor &actions) const {
   State prev = emptyState(s[0].size(0));
   std::map<std::string, torch::Tensor> args{
-      {"action", actions.to(torch::kInt32).contiguous()}};
+      {"action", actions.to(options(torch::kInt32)).contiguous()}};
   bindState(args, "state", s);
   bindState(args, "prev", prev);
   call("gfl_backward_step", args);
@@ -304,7 +351,7 @@ State Program::backwardStep(const State &s,
 }
 
 torch::Tensor Program::stateIndex(const State &s) const {
-  auto out = torch::empty({s[0].size(0)}, torch::kInt64);
+  auto out = torch::empty({s[0].size(0)}, options(torch::kInt64));
   std::map<std::string, torch::Tensor> args{{"index", out}};
   bindState(args, "state", s);
   call("gfl_state_index", args);
@@ -314,7 +361,7 @@ torch::Tensor Program::stateIndex(const State &s) const {
 State Program::stateDecode(const torch::Tensor &index) const {
   State s = emptyState(index.size(0));
   std::map<std::string, torch::Tensor> args{
-      {"index", index.to(torch::kInt64).contiguous()}};
+      {"index", index.to(options(torch::kInt64)).contiguous()}};
   bindState(args, "state", s);
   call("gfl_state_decode", args);
   return s;

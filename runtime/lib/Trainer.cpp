@@ -87,15 +87,18 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
   if (!env.enumerable || count <= 0 || count > (int64_t(1) << 24))
     throw std::runtime_error("exact evaluation needs an enumerable "
                              "environment with at most 2^24 states");
-  State all = program.stateDecode(torch::arange(count, torch::kInt64));
+  // Kernels run on the program's device; the graph walk is on the host.
+  auto on = [&](torch::ScalarType d) { return program.options(d); };
+  State all = program.stateDecode(torch::arange(count, on(torch::kInt64)));
   torch::Tensor mask = program.forwardMask(all);
-  auto maskA = mask.accessor<bool, 2>();
+  torch::Tensor maskHost = mask.cpu();
+  auto maskA = maskHost.accessor<bool, 2>();
   // Edges of the state graph.
   std::vector<std::vector<std::pair<int64_t, int32_t>>> edges(count);
   for (int64_t a = 0; a < env.numBackwardActions; ++a) {
     auto [next, done] =
-        program.step(all, torch::full({count}, a, torch::kInt32));
-    torch::Tensor idx = program.stateIndex(next);
+        program.step(all, torch::full({count}, a, on(torch::kInt32)));
+    torch::Tensor idx = program.stateIndex(next).cpu();
     auto idxA = idx.accessor<int64_t, 1>();
     for (int64_t i = 0; i < count; ++i)
       if (maskA[i][a])
@@ -132,18 +135,18 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
     position[order[i]] = static_cast<int64_t>(i);
   int64_t S = static_cast<int64_t>(order.size());
   torch::Tensor rows =
-      torch::from_blob(order.data(), {S}, torch::kInt64).clone();
+      torch::from_blob(order.data(), {S}, torch::kInt64).to(on(torch::kInt64));
   states_ = Program::select(all, rows);
   children_.resize(S);
   for (int64_t i = 0; i < S; ++i)
     for (auto [c, a] : edges[order[i]])
       children_[i].push_back({position[c], a});
   mask_ = mask.index_select(0, rows);
-  torch::Tensor logR = program.logReward(states_).to(torch::kFloat64);
-  terminal_ = program.terminal(states_);
+  torch::Tensor logR = program.logReward(states_).cpu().to(torch::kFloat64);
+  terminal_ = program.terminal(states_).cpu();
   canEnd_ = terminal_.clone();
   if (env.hasStop)
-    canEnd_ = canEnd_.logical_or(mask_.select(1, env.numActions - 1));
+    canEnd_ = canEnd_.logical_or(mask_.select(1, env.numActions - 1).cpu());
   torch::Tensor endLogR = logR.masked_fill(canEnd_.logical_not(), -INFINITY);
   logZTrue_ = torch::logsumexp(endLogR, 0).item<double>();
   target_ = (endLogR - logZTrue_).exp();
@@ -169,16 +172,19 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
   torch::Tensor feats = program_.features(states_);
   auto outs = model->forward(feats);
   torch::Tensor logits =
-      outs.count("pf") ? outs.at("pf").contiguous() : torch::zeros({S, A});
+      outs.count("pf")
+          ? outs.at("pf").contiguous()
+          : torch::zeros({S, A}, program_.options(torch::kFloat32));
   // log pi(a | s) for every (state, action) through the compiled kernel.
   torch::Tensor rep = logits.repeat_interleave(A, 0).contiguous();
   torch::Tensor repMask = mask_.repeat_interleave(A, 0).contiguous();
-  torch::Tensor acts = torch::arange(A, torch::kInt32).repeat({S});
-  auto lp = torch::empty({S * A}, torch::kFloat32);
+  torch::Tensor acts =
+      torch::arange(A, program_.options(torch::kInt32)).repeat({S});
+  auto lp = torch::empty({S * A}, program_.options(torch::kFloat32));
   program_.call(
       "gfl_policy_log_prob",
       {{"logits", rep}, {"mask", repMask}, {"action", acts}, {"log_prob", lp}});
-  torch::Tensor prob = lp.view({S, A}).to(torch::kFloat64).exp();
+  torch::Tensor prob = lp.view({S, A}).cpu().to(torch::kFloat64).exp();
   auto probA = prob.accessor<double, 2>();
   auto terminalA = terminal_.accessor<bool, 1>();
   std::vector<double> reach(S, 0.0), end(S, 0.0);
@@ -226,16 +232,19 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
   } else if (readsEdgeFlows_) {
     // Flow matching: Z is the flow out of s0.
     int64_t P = env.numBackwardActions;
-    torch::Tensor in = torch::empty({1}), out = torch::empty({1}),
-                  exit = torch::empty({1});
-    program_.call("gfl_edge_flows",
-                  {{"logits", logits.slice(0, 0, 1).contiguous()},
-                   {"mask", mask_.slice(0, 0, 1).contiguous()},
-                   {"parent_logits", torch::zeros({1, P, A})},
-                   {"parent_mask", torch::zeros({1, P}, torch::kBool)},
-                   {"log_in_flow", in},
-                   {"log_out_flow", out},
-                   {"log_exit_flow", exit}});
+    auto floats = program_.options(torch::kFloat32);
+    torch::Tensor in = torch::empty({1}, floats),
+                  out = torch::empty({1}, floats),
+                  exit = torch::empty({1}, floats);
+    program_.call(
+        "gfl_edge_flows",
+        {{"logits", logits.slice(0, 0, 1).contiguous()},
+         {"mask", mask_.slice(0, 0, 1).contiguous()},
+         {"parent_logits", torch::zeros({1, P, A}, floats)},
+         {"parent_mask", torch::zeros({1, P}, program_.options(torch::kBool))},
+         {"log_in_flow", in},
+         {"log_out_flow", out},
+         {"log_exit_flow", exit}});
     m.logz = out.item<double>();
   }
   m.modesTotal = static_cast<int64_t>(modes_.size());
@@ -261,17 +270,31 @@ Trainer::Trainer(Program &program, TrainerOptions options)
   for (const char *name : kLearnedInputs)
     if (program.kernelHasArg(obj + "_grad", std::string("d_") + name))
       reads_.insert(name);
-  readsEdgeFlows_ = reads("log_in_flow") || reads("log_out_flow") ||
-                    reads("log_exit_flow");
+  readsEdgeFlows_ =
+      reads("log_in_flow") || reads("log_out_flow") || reads("log_exit_flow");
   if (readsEdgeFlows_ && program.env().numBackwardActions == 0)
     throw std::runtime_error("the objective reads edge flows, which need "
                              "backward actions, but the environment has none");
+  // Initialized on the CPU, so a seed gives the same networks everywhere.
   torch::manual_seed(static_cast<uint64_t>(t.seed));
   model_ = Model(program.nets());
+  model_->to(program.device());
   params_ = model_->namedParams();
   buildOptimizer();
-  if (program.env().enumerable)
+  if (program.env().enumerable) {
     evaluator_.emplace(program);
+    seen_ =
+        torch::zeros({program.env().stateCount}, program.options(torch::kBool));
+    std::vector<int64_t> modes(evaluator_->modes().begin(),
+                               evaluator_->modes().end());
+    modeCodes_ =
+        torch::tensor(modes, torch::kInt64).to(program.options(torch::kInt64));
+  }
+}
+
+void Trainer::syncForProfile() const {
+  if (options_.profile && program_.device().is_cuda())
+    torch::cuda::synchronize();
 }
 
 void Trainer::buildOptimizer() {
@@ -316,29 +339,40 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
   torch::NoGradGuard noGrad;
   const EnvSpec &env = program_.env();
   const TrainSpec &t = program_.train();
+  auto opts = [&](torch::ScalarType d) { return program_.options(d); };
   Rollout r;
   r.batch = batch;
   State s = program_.init(batch);
   torch::Tensor feats = program_.features(s);
-  torch::Tensor ended = torch::zeros({batch}, torch::kBool);
-  std::vector<torch::Tensor> featList{feats}, actList;
+  torch::Tensor ended = torch::zeros({batch}, opts(torch::kBool));
+  std::vector<torch::Tensor> featList{feats}, actList, allEnded;
   r.states.push_back(s);
+  // Whether every trajectory has ended is a host round trip; on a GPU it is
+  // asked once per `every` steps. Steps after the end are no-ops (action
+  // -1, the state kept), and are trimmed below.
+  int64_t every = options_.endCheckEvery > 0    ? options_.endCheckEvery
+                  : program_.device().is_cuda() ? 8
+                                                : 1;
   for (int64_t step = 0;; ++step) {
-    if (ended.all().item<bool>())
+    if (step % every == 0 && ended.all().item<bool>())
       break;
     if (step >= options_.maxSteps)
       throw std::runtime_error("trajectories did not end within " +
                                std::to_string(options_.maxSteps) + " steps");
+    if (every > 1)
+      allEnded.push_back(ended.all());
     auto outs = model_->forward(feats);
-    torch::Tensor logits = outs.count("pf")
-                               ? outs.at("pf").contiguous()
-                               : torch::zeros({batch, env.numActions});
+    torch::Tensor logits =
+        outs.count("pf")
+            ? outs.at("pf").contiguous()
+            : torch::zeros({batch, env.numActions}, opts(torch::kFloat32));
     State next = program_.emptyState(batch);
-    auto action = torch::empty({batch}, torch::kInt32);
-    auto logPf = torch::empty({batch}, torch::kFloat32);
-    auto logQ = torch::empty({batch}, torch::kFloat32);
-    auto done = torch::empty({batch}, torch::kBool);
-    auto nextFeats = torch::empty({batch, env.featureSize}, torch::kFloat32);
+    auto action = torch::empty({batch}, opts(torch::kInt32));
+    auto logPf = torch::empty({batch}, opts(torch::kFloat32));
+    auto logQ = torch::empty({batch}, opts(torch::kFloat32));
+    auto done = torch::empty({batch}, opts(torch::kBool));
+    auto nextFeats =
+        torch::empty({batch, env.featureSize}, opts(torch::kFloat32));
     std::map<std::string, torch::Tensor> args{
         {"logits", logits},     {"ended", ended}, {"action", action},
         {"log_pf", logPf},      {"log_q", logQ},  {"done", done},
@@ -358,10 +392,17 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
     featList.push_back(feats);
     r.states.push_back(s);
   }
+  // T: the steps taken while some trajectory was still running.
   int64_t T = static_cast<int64_t>(actList.size());
+  if (every > 1 && T > 0)
+    T -= torch::stack(allEnded).sum().item<int64_t>();
+  actList.resize(T);
+  featList.resize(T + 1);
+  r.states.resize(T + 1);
+  s = r.states.back();
   r.steps = T;
   r.features = torch::stack(featList, 0);
-  actList.push_back(torch::full({batch}, -1, torch::kInt32));
+  actList.push_back(torch::full({batch}, -1, opts(torch::kInt32)));
   r.actions = torch::stack(actList, 1).contiguous(); // [B, T+1]
   int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
   torch::Tensor isExit = r.actions.eq(exitIndex);
@@ -381,23 +422,22 @@ torch::Tensor Trainer::loss(const Rollout &r) {
   // Every visited state, row-major in (trajectory, step).
   torch::Tensor feats =
       r.features.transpose(0, 1).reshape({N, env.featureSize}).contiguous();
-  std::vector<int64_t> perm(N), nextPerm(N);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t k = 0; k < T1; ++k) {
-      perm[b * T1 + k] = k * B + b;
-      nextPerm[b * T1 + k] = b * T1 + std::min(k + 1, T1 - 1);
-    }
-  torch::Tensor permT =
-      torch::from_blob(perm.data(), {N}, torch::kInt64).clone();
-  torch::Tensor nextT =
-      torch::from_blob(nextPerm.data(), {N}, torch::kInt64).clone();
+  // Row b*T1+k of the visited states is s_k of trajectory b (k*B+b in the
+  // concatenation of r.states); its successor's row is b*T1+min(k+1, T).
+  auto longs = program_.options(torch::kInt64);
+  torch::Tensor b = torch::arange(B, longs).unsqueeze(1);
+  torch::Tensor k = torch::arange(T1, longs).unsqueeze(0);
+  torch::Tensor permT = (k * B + b).reshape({N});
+  torch::Tensor nextT = (b * T1 + (k + 1).clamp_max(T1 - 1)).reshape({N});
   State visited = Program::select(Program::cat(r.states), permT);
   torch::Tensor fmask = program_.forwardMask(visited);
   torch::Tensor actions = r.actions.reshape({N}).contiguous();
 
   auto outs = model_->forward(feats);
   torch::Tensor pfLogits =
-      outs.count("pf") ? outs.at("pf") : torch::zeros({N, env.numActions});
+      outs.count("pf") ? outs.at("pf")
+                       : torch::zeros({N, env.numActions},
+                                      program_.options(torch::kFloat32));
   // The network outputs the objective reads, as [B, T+1] rows.
   std::map<std::string, torch::Tensor> learned, data;
   int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
@@ -409,9 +449,10 @@ torch::Tensor Trainer::loss(const Rollout &r) {
         actions.masked_fill(actions.eq(exitIndex), -1).contiguous();
     torch::Tensor bmask =
         program_.backwardMask(visited).index_select(0, nextT).contiguous();
-    torch::Tensor pbLogits = outs.count("pb")
-                                 ? outs.at("pb").index_select(0, nextT)
-                                 : torch::zeros({N, env.numBackwardActions});
+    torch::Tensor pbLogits =
+        outs.count("pb") ? outs.at("pb").index_select(0, nextT)
+                         : torch::zeros({N, env.numBackwardActions},
+                                        program_.options(torch::kFloat32));
     learned["log_pb"] =
         policyLogProb(program_, pbLogits, bmask, bactions).view({B, T1});
   }
@@ -423,8 +464,8 @@ torch::Tensor Trainer::loss(const Rollout &r) {
     if (!env.hasStop)
       throw std::runtime_error("the objective reads t.log_pf_exit but the "
                                "environment has no exit action");
-    torch::Tensor exits =
-        torch::full({N}, int32_t(env.numActions - 1), torch::kInt32);
+    torch::Tensor exits = torch::full({N}, int32_t(env.numActions - 1),
+                                      program_.options(torch::kInt32));
     learned["log_pf_exit"] =
         policyLogProb(program_, pfLogits, fmask, exits).view({B, T1});
   }
@@ -432,18 +473,21 @@ torch::Tensor Trainer::loss(const Rollout &r) {
     // Flow matching reads the policy head as log edge flows; the in-flow
     // of a state needs the logits of every parent.
     int64_t P = env.numBackwardActions;
-    torch::Tensor rows = torch::arange(N, torch::kInt64).repeat_interleave(P);
-    torch::Tensor through = torch::arange(P, torch::kInt32).repeat({N});
-    State parents = program_.backwardStep(Program::select(visited, rows),
-                                          through);
+    torch::Tensor rows =
+        torch::arange(N, program_.options(torch::kInt64)).repeat_interleave(P);
+    torch::Tensor through =
+        torch::arange(P, program_.options(torch::kInt32)).repeat({N});
+    State parents =
+        program_.backwardStep(Program::select(visited, rows), through);
     auto parentOuts = model_->forward(program_.features(parents), "pf");
     torch::Tensor parentLogits =
-        parentOuts.count("pf") ? parentOuts.at("pf")
-                               : torch::zeros({N * P, env.numActions});
-    EdgeFlows flows =
-        edgeFlows(program_, pfLogits, fmask,
-                  parentLogits.view({N, P, env.numActions}),
-                  program_.backwardMask(visited));
+        parentOuts.count("pf")
+            ? parentOuts.at("pf")
+            : torch::zeros({N * P, env.numActions},
+                           program_.options(torch::kFloat32));
+    EdgeFlows flows = edgeFlows(program_, pfLogits, fmask,
+                                parentLogits.view({N, P, env.numActions}),
+                                program_.backwardMask(visited));
     learned["log_in_flow"] = flows.in.view({B, T1});
     learned["log_out_flow"] = flows.out.view({B, T1});
     learned["log_exit_flow"] = flows.exit.view({B, T1});
@@ -466,10 +510,7 @@ Metrics Trainer::evaluate(int64_t iteration, double loss) {
   m.loss = loss;
   if (evaluator_) {
     evaluator_->evaluate(model_, m);
-    int64_t found = 0;
-    for (int64_t code : found_)
-      found += evaluator_->modes().count(code);
-    m.modesFound = found;
+    m.modesFound = seen_.index_select(0, modeCodes_).sum().item<int64_t>();
   } else if (torch::Tensor z = model_->scalar("logZ"); z.defined()) {
     m.logz = z.item<double>();
   }
@@ -488,51 +529,50 @@ Metrics Trainer::run() {
   std::ofstream metrics(options_.outDir + "/metrics.jsonl",
                         start > 0 ? std::ios::app : std::ios::trunc);
   bool tty = options_.progress && isatty(STDERR_FILENO);
-  auto begin = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return wallOffset_ + std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - begin)
-                             .count();
-  };
-  double lastLoss = 0, meanReward = 0, topkReward = 0;
+  auto begin = Clock::now(), lastDraw = Clock::now();
+  auto elapsed = [&] { return wallOffset_ + seconds(begin); };
   int64_t rateStart = start; // iterations/s since the clock was last reset
   Metrics last;
+  // Loss and rewards stay on the device; they are read (a host round trip)
+  // only for progress output and evaluation.
+  torch::Tensor loss, logReward;
   for (int64_t it = start; it < t.iterations; ++it) {
+    syncForProfile();
     auto t0 = Clock::now();
     Rollout r = rollout(it, t.batch);
+    if (seen_.defined())
+      seen_.index_fill_(0, program_.stateIndex(r.final), true);
+    logReward = r.logReward;
+    syncForProfile();
     profile_.rollout += seconds(t0);
-    if (evaluator_) {
-      torch::Tensor codes = program_.stateIndex(r.final);
-      auto c = codes.accessor<int64_t, 1>();
-      for (int64_t i = 0; i < codes.size(0); ++i)
-        found_.insert(c[i]);
-    }
-    torch::Tensor rewards = r.logReward.exp();
-    meanReward = rewards.mean().item<double>();
-    int64_t k = std::min<int64_t>(10, rewards.size(0));
-    topkReward = std::get<0>(rewards.topk(k)).mean().item<double>();
     double objectiveBefore = profile_.objective;
     kernelTimer() = &profile_.objective;
     auto t1 = Clock::now();
-    torch::Tensor l = loss(r);
+    torch::Tensor l = this->loss(r);
     l.backward();
     kernelTimer() = nullptr;
+    syncForProfile();
     profile_.networks += seconds(t1) - (profile_.objective - objectiveBefore);
     auto t2 = Clock::now();
     optimizer_->step();
     optimizer_->zero_grad();
+    syncForProfile();
     profile_.optimizer += seconds(t2);
     ++profile_.iterations;
     profile_.trajectories += t.batch;
-    lastLoss = l.item<double>();
+    loss = l.detach();
     int64_t done = it + 1;
     bool evalNow =
         (t.evalEvery > 0 && done % t.evalEvery == 0) || done == t.iterations;
-    if (options_.progress) {
+    // A terminal redraws the progress line at most 10 times a second.
+    bool draw = tty && (evalNow || seconds(lastDraw) >= 0.1);
+    if (draw || (options_.progress && evalNow)) {
+      double lastLoss = loss.item<double>();
       double rate =
           (done - rateStart) / std::max(elapsed() - wallOffset_, 1e-9);
       double eta = (t.iterations - done) / std::max(rate, 1e-9);
       if (tty) {
+        lastDraw = Clock::now();
         int width = 30,
             filled = int(width * done / std::max<int64_t>(t.iterations, 1));
         std::fprintf(stderr,
@@ -540,19 +580,21 @@ Metrics Trainer::run() {
                      std::string(filled, '#').c_str(),
                      std::string(width - filled, '.').c_str(), (long long)done,
                      (long long)t.iterations, lastLoss, rate, eta);
-      } else if (evalNow) {
+      } else {
         std::fprintf(stderr, "iteration %lld/%lld loss %.4g %.1f it/s\n",
                      (long long)done, (long long)t.iterations, lastLoss, rate);
       }
     }
     if (evalNow) {
-      last = evaluate(done, lastLoss);
-      last.meanReward = meanReward;
-      last.topkReward = topkReward;
+      last = evaluate(done, loss.item<double>());
+      torch::Tensor rewards = logReward.exp();
+      last.meanReward = rewards.mean().item<double>();
+      int64_t k = std::min<int64_t>(10, rewards.size(0));
+      last.topkReward = std::get<0>(rewards.topk(k)).mean().item<double>();
       last.wallSeconds = elapsed();
       metrics << last.json() << "\n" << std::flush;
       wallOffset_ = last.wallSeconds;
-      begin = std::chrono::steady_clock::now();
+      begin = Clock::now();
       rateStart = done;
       saveCheckpoint(ckpt, done);
     }
@@ -571,13 +613,13 @@ void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {
   c10::Dict<std::string, int64_t> steps;
   auto &state = optimizer_->state();
   for (const auto &[name, p] : params_) {
-    params.insert(name, p.detach().clone());
+    params.insert(name, p.detach().cpu().clone());
     auto it = state.find(compat::optimizerStateKey(p));
     if (it == state.end())
       continue;
     auto &s = static_cast<torch::optim::AdamParamState &>(*it->second);
-    expAvg.insert(name, s.exp_avg().clone());
-    expAvgSq.insert(name, s.exp_avg_sq().clone());
+    expAvg.insert(name, s.exp_avg().cpu().clone());
+    expAvgSq.insert(name, s.exp_avg_sq().cpu().clone());
     steps.insert(name, s.step());
   }
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
@@ -588,7 +630,14 @@ void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {
   dict.insert("adam_exp_avg", expAvg);
   dict.insert("adam_exp_avg_sq", expAvgSq);
   dict.insert("adam_step", steps);
-  std::vector<int64_t> found(found_.begin(), found_.end());
+  // Every terminal state sampled so far, by code (the modes among them are
+  // counted at evaluation).
+  std::vector<int64_t> found;
+  if (seen_.defined()) {
+    torch::Tensor codes = seen_.nonzero().reshape({-1}).cpu();
+    found.assign(codes.data_ptr<int64_t>(),
+                 codes.data_ptr<int64_t>() + codes.numel());
+  }
   dict.insert("modes_found", c10::List<int64_t>(found));
   dict.insert("wall_s", wallOffset_);
   writeAtomically(path, torch::pickle_save(c10::IValue(dict)));
@@ -639,15 +688,25 @@ int64_t Trainer::loadCheckpoint(const std::string &path) {
     p.copy_(v);
     if (expAvg.contains(name)) {
       auto s = std::make_unique<torch::optim::AdamParamState>();
-      s->exp_avg(expAvg.at(name).toTensor().clone());
-      s->exp_avg_sq(expAvgSq.at(name).toTensor().clone());
+      s->exp_avg(expAvg.at(name).toTensor().to(p.device()).clone());
+      s->exp_avg_sq(expAvgSq.at(name).toTensor().to(p.device()).clone());
       s->step(steps.at(name).toInt());
       state[compat::optimizerStateKey(p)] = std::move(s);
     }
   }
-  found_.clear();
-  for (const c10::IValue &v : get("modes_found").toList())
-    found_.insert(v.toInt());
+  if (seen_.defined()) {
+    seen_.zero_();
+    std::vector<int64_t> codes;
+    for (const c10::IValue &v : get("modes_found").toList()) {
+      int64_t c = v.toInt();
+      if (c < 0 || c >= seen_.size(0))
+        throw std::runtime_error("checkpoint '" + path +
+                                 "' has a state code out of range");
+      codes.push_back(c);
+    }
+    seen_.index_fill_(0, torch::tensor(codes, torch::kInt64).to(seen_.device()),
+                      true);
+  }
   wallOffset_ = get("wall_s").toDouble();
   return get("iteration").toInt();
 }

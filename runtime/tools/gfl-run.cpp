@@ -1,7 +1,8 @@
 //===- gfl-run.cpp - Train, sample, evaluate and inspect artifacts --------===//
 //
-//   gfl-run train  ARTIFACT [--out DIR] [--iterations N] [--batch N]
-//                  [--seed N] [--checkpoint FILE] [--resume] [--set K=V]
+//   gfl-run train  ARTIFACT [--device cpu|cuda] [--out DIR] [--iterations N]
+//                  [--batch N] [--seed N] [--checkpoint FILE] [--resume]
+//                  [--set K=V]
 //   gfl-run sample ARTIFACT --checkpoint FILE -n N -o FILE.csv
 //   gfl-run eval   ARTIFACT --checkpoint FILE
 //   gfl-run info   ARTIFACT
@@ -125,11 +126,8 @@ Options parse(int argc, char **argv) {
   if (!commands.count(o.command))
     throw UsageError("unknown command '" + o.command +
                      "' (train, sample, eval or info)");
-  if (o.device != "cpu") {
-    if (o.device == "cuda")
-      throw UsageError("--device cuda is not available in this build yet");
+  if (o.device != "cpu" && o.device != "cuda")
     throw UsageError("unknown device '" + o.device + "' (cpu or cuda)");
-  }
   return o;
 }
 
@@ -213,12 +211,19 @@ int run(const Options &o) {
   applySets(*program, o);
   if (o.command == "info")
     return info(*program);
+  try {
+    program->useDevice(o.device == "cuda" ? torch::Device(torch::kCUDA, 0)
+                                          : torch::Device(torch::kCPU));
+  } catch (const std::exception &e) {
+    throw UsageError(e.what());
+  }
 
   TrainerOptions topts;
   topts.outDir = o.out;
   topts.checkpoint = o.checkpoint;
   topts.resume = o.resume;
   topts.progress = !o.quiet;
+  topts.profile = o.profile;
   Trainer trainer(*program, topts);
   if (o.command == "train") {
     printMetrics(trainer.run());
@@ -247,6 +252,10 @@ int run(const Options &o) {
   if (!csv)
     throw UsageError("cannot write '" + o.output + "'");
   const EnvSpec &e = program->env();
+  State final;
+  for (const torch::Tensor &t : r.final)
+    final.push_back(t.cpu());
+  torch::Tensor logReward = r.logReward.cpu();
   for (const FieldSpec &f : e.fields) {
     int64_t numel = 1;
     for (int64_t d : f.shape)
@@ -257,12 +266,12 @@ int run(const Options &o) {
   csv << "log_reward\n";
   for (int64_t row = 0; row < *o.samples; ++row) {
     for (size_t f = 0; f < e.fields.size(); ++f) {
-      torch::Tensor v = r.final[f][row].reshape({-1}).to(torch::kFloat64);
+      torch::Tensor v = final[f][row].reshape({-1}).to(torch::kFloat64);
       auto a = v.accessor<double, 1>();
       for (int64_t i = 0; i < v.size(0); ++i)
         csv << a[i] << ",";
     }
-    csv << r.logReward[row].item<float>() << "\n";
+    csv << logReward[row].item<float>() << "\n";
   }
   return 0;
 }

@@ -1,8 +1,11 @@
-//===- Program.h - A loaded artifact with typed specs and tensor calls -*- C++ -*-===//
+//===- Program.h - A loaded artifact with typed specs and tensor calls -*- C++
+//-*-===//
 //
 // gfl::Program reads an artifact's manifest into the environment, network
-// and training specs, and calls its kernels on LibTorch CPU tensors by
-// argument name. Nothing here knows a particular environment or objective.
+// and training specs, and calls its kernels on LibTorch tensors by argument
+// name: on the CPU entry points for CPU tensors, on the GPU through the CUDA
+// driver for CUDA tensors. Nothing here knows a particular environment or
+// objective.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +13,7 @@
 #define GFL_RUNTIME_PROGRAM_H
 
 #include "gfl/Runtime/Artifact.h"
+#include "gfl/Runtime/CudaDriver.h"
 
 #include <torch/torch.h>
 
@@ -41,8 +45,8 @@ struct EnvSpec {
 
 struct NetSpec {
   std::string name;
-  std::string kind;   // mlp, uniform, scalar
-  std::string input;  // features or another network
+  std::string kind;  // mlp, uniform, scalar
+  std::string input; // features or another network
   int64_t inputSize = 0;
   std::string output; // actions, backward_actions or a number
   int64_t outputSize = 0;
@@ -73,13 +77,16 @@ struct TrainSpec {
 /// One state per field, each with the batch as its leading dimension.
 using State = std::vector<torch::Tensor>;
 
-/// Calls a kernel on CPU tensors: buffer arguments by their manifest names
-/// (outputs preallocated with the right shape and dtype, contiguous),
-/// scalars from `scalars`. Throws std::runtime_error on a missing or
-/// mismatched argument.
+/// Calls a kernel: buffer arguments by their manifest names (outputs
+/// preallocated with the right shape and dtype, contiguous), scalars from
+/// `scalars`. CPU tensors run the CPU entry; CUDA tensors run the kernel of
+/// `gpu` on LibTorch's current stream, without waiting for it. Throws
+/// std::runtime_error on a missing or mismatched argument, or on tensors
+/// of two devices.
 void callKernel(const Kernel &kernel,
                 const std::map<std::string, torch::Tensor> &tensors,
-                const std::map<std::string, double> &scalars = {});
+                const std::map<std::string, double> &scalars = {},
+                const cuda::Module *gpu = nullptr);
 
 class Program {
 public:
@@ -105,6 +112,19 @@ public:
   }
   /// Names of the params compiled into the artifact.
   std::vector<std::string> paramNames() const;
+
+  /// Runs every kernel, and allocates every tensor this program makes, on
+  /// `device`. For CUDA this loads the artifact's GPU module; throws
+  /// std::runtime_error with a one-line reason when that cannot be done
+  /// (LibTorch without CUDA, no GPU, an artifact without CUDA kernels).
+  void useDevice(const torch::Device &device);
+  const torch::Device &device() const { return device_; }
+  /// Tensor options of `dtype` on the program's device.
+  torch::TensorOptions options(torch::ScalarType dtype) const {
+    return torch::TensorOptions().dtype(dtype).device(device_);
+  }
+  /// The loaded GPU module ("cubin sm_90", ...), or nullptr on the CPU.
+  const cuda::Module *gpu() const { return gpu_.get(); }
 
   /// Calls kernel `name`. Buffer arguments come from `tensors` by their
   /// manifest names (outputs must be preallocated with the right shape and
@@ -132,7 +152,7 @@ public:
   State backwardStep(const State &s, const torch::Tensor &actions) const;
   torch::Tensor stateIndex(const State &s) const;
   State stateDecode(const torch::Tensor &index) const;
-  /// Rows of one state batch selected by `rows` (int64).
+  /// Rows of one state batch selected by `rows` (int64, on its device).
   static State select(const State &s, const torch::Tensor &rows);
   /// Concatenates state batches along the batch dimension.
   static State cat(const std::vector<State> &states);
@@ -140,6 +160,8 @@ public:
 private:
   Program() = default;
   std::unique_ptr<Artifact> artifact_;
+  torch::Device device_{torch::kCPU};
+  std::unique_ptr<cuda::Module> gpu_;
   EnvSpec env_;
   std::vector<NetSpec> nets_;
   TrainSpec train_;

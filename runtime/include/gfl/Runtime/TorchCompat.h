@@ -1,7 +1,9 @@
 //===- TorchCompat.h - LibTorch 1.13 / 2.x differences ----------*- C++ -*-===//
 //
-// The runtime builds against Debian's LibTorch 1.13 and PyTorch 2.x. The
-// version differences it touches live here, and only here.
+// The runtime builds against Debian's LibTorch 1.13 (CPU) and PyTorch 2.x
+// (with or without CUDA). The version and build differences it touches live
+// here, and only here. GFL_TORCH_CUDA is defined (by CMake) when LibTorch
+// has CUDA.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +12,10 @@
 
 #include <torch/torch.h>
 #include <torch/version.h>
+
+#ifdef GFL_TORCH_CUDA
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <string>
 
@@ -22,6 +28,26 @@ inline auto optimizerStateKey(const torch::Tensor &p) {
   return static_cast<void *>(p.unsafeGetTensorImpl());
 #else
   return c10::guts::to_string(p.unsafeGetTensorImpl());
+#endif
+}
+
+/// True when this LibTorch can put tensors on a GPU.
+constexpr bool torchHasCuda() {
+#ifdef GFL_TORCH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+/// LibTorch's current CUDA stream on the current device (a CUstream), so
+/// that compiled kernels run in order with LibTorch's own; nullptr (the
+/// legacy default stream) without CUDA.
+inline void *currentCudaStream() {
+#ifdef GFL_TORCH_CUDA
+  return c10::cuda::getCurrentCUDAStream().stream();
+#else
+  return nullptr;
 #endif
 }
 

@@ -9,6 +9,11 @@
 //      function whose backward is the compiled gradient kernel;
 //   4. backward through the networks and an optimizer step.
 //
+// Everything runs on the program's device (Program::useDevice). On a GPU an
+// iteration reads nothing back to the host but one "have all trajectories
+// ended?" per few sampling steps; losses and rewards are read only for
+// progress output and evaluation.
+//
 // gfl::Evaluator computes the exact terminating distribution of the learned
 // sampler for enumerable environments by dynamic programming over the
 // state DAG.
@@ -33,14 +38,14 @@ namespace gfl {
 /// A batch of trajectories, padded to the longest one.
 struct Rollout {
   int64_t batch = 0;
-  int64_t steps = 0;             // T: the longest trajectory's action count
-  std::vector<State> states;     // s_0 .. s_T, each [B, ...]
-  torch::Tensor features;        // [T+1, B, F]
-  torch::Tensor actions;         // [B, T+1] int32, -1 after the end
-  torch::Tensor n;               // [B] int32: non-exit transitions
-  torch::Tensor exited;          // [B] bool: ended with the exit action
-  State final;                   // terminal states
-  torch::Tensor logReward;       // [B]
+  int64_t steps = 0;         // T: the longest trajectory's action count
+  std::vector<State> states; // s_0 .. s_T, each [B, ...]
+  torch::Tensor features;    // [T+1, B, F]
+  torch::Tensor actions;     // [B, T+1] int32, -1 after the end
+  torch::Tensor n;           // [B] int32: non-exit transitions
+  torch::Tensor exited;      // [B] bool: ended with the exit action
+  State final;               // terminal states
+  torch::Tensor logReward;   // [B]
 };
 
 struct Metrics {
@@ -48,8 +53,8 @@ struct Metrics {
   double loss = 0;
   std::optional<double> l1, jsd, logz, logzTrue;
   int64_t modesFound = 0, modesTotal = 0;
-  double meanReward = 0;  // over the last sampled batch
-  double topkReward = 0;  // mean of its 10 largest rewards
+  double meanReward = 0; // over the last sampled batch
+  double topkReward = 0; // mean of its 10 largest rewards
   double wallSeconds = 0;
   std::string json() const;
 };
@@ -68,12 +73,13 @@ public:
 
 private:
   const Program &program_;
-  State states_;                   // reachable states, topological order
+  State states_; // reachable states, topological order
   std::vector<std::vector<std::pair<int64_t, int32_t>>> children_;
-  torch::Tensor mask_;             // forward masks [S, A]
-  torch::Tensor terminal_;         // [S] bool: `terminal when`
-  torch::Tensor canEnd_;           // [S] bool: terminal or exit allowed
-  torch::Tensor target_;           // [S] p*(x), 0 where the state cannot end
+  torch::Tensor mask_; // forward masks [S, A] (on the device)
+  // On the host:
+  torch::Tensor terminal_; // [S] bool: `terminal when`
+  torch::Tensor canEnd_;   // [S] bool: terminal or exit allowed
+  torch::Tensor target_;   // [S] p*(x), 0 where the state cannot end
   std::set<int64_t> modes_;
   double logZTrue_ = 0;
   double logR0_ = 0; // log R(s0)
@@ -94,11 +100,16 @@ struct Profile {
 };
 
 struct TrainerOptions {
-  std::string outDir;             // metrics.jsonl and checkpoint.pt
-  std::string checkpoint;         // overrides outDir/checkpoint.pt
+  std::string outDir;     // metrics.jsonl and checkpoint.pt
+  std::string checkpoint; // overrides outDir/checkpoint.pt
   bool resume = false;
-  bool progress = true;           // progress on stderr
-  int64_t maxSteps = 100000;      // trajectory length guard
+  bool progress = true; // progress on stderr
+  /// Phase times exact on a GPU: synchronizes at each phase's end.
+  bool profile = false;
+  int64_t maxSteps = 100000; // trajectory length guard
+  /// Sampling steps between checks that every trajectory has ended (a
+  /// host round trip); 0: 1 on the CPU, 8 on a GPU.
+  int64_t endCheckEvery = 0;
 };
 
 class Trainer {
@@ -125,6 +136,8 @@ public:
 
 private:
   void buildOptimizer();
+  /// With options_.profile on a GPU, waits for the device.
+  void syncForProfile() const;
 
   Program &program_;
   TrainerOptions options_;
@@ -132,8 +145,9 @@ private:
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;
   std::optional<Evaluator> evaluator_;
-  std::set<int64_t> found_; // mode codes seen in sampled terminal states
-  double wallOffset_ = 0;   // seconds trained before a resume
+  torch::Tensor seen_;             // [states] bool: sampled as a terminal state
+  torch::Tensor modeCodes_;        // the evaluator's modes, on the device
+  double wallOffset_ = 0;          // seconds trained before a resume
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
   std::set<std::string> reads_;    // network outputs the objective reads
   bool readsEdgeFlows_ = false;    // log_in_flow, log_out_flow, log_exit_flow

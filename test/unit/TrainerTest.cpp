@@ -1,0 +1,119 @@
+//===- TrainerTest.cpp - The trainer's rollouts and losses on the CPU -----===//
+//
+// On a GPU the rollout asks "have all trajectories ended?" only every few
+// steps and trims the no-op steps after the end. Here every check interval
+// must give the rollout (and the loss) of the per-step check.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gfl/Runtime/Trainer.h"
+
+#include <gtest/gtest.h>
+
+using namespace gfl;
+
+namespace {
+
+std::unique_ptr<Program> loadHypergrid() {
+  std::string error;
+  auto p = Program::load(GFL_HYPERGRID_2D, error);
+  EXPECT_TRUE(p) << error;
+  return p;
+}
+
+TrainerOptions quietWithEndChecksEvery(int64_t every) {
+  TrainerOptions o;
+  o.progress = false;
+  o.endCheckEvery = every;
+  return o;
+}
+
+void expectSameRollout(const Rollout &a, const Rollout &b) {
+  ASSERT_EQ(a.steps, b.steps);
+  ASSERT_EQ(a.states.size(), b.states.size());
+  EXPECT_TRUE(torch::equal(a.actions, b.actions));
+  EXPECT_TRUE(torch::equal(a.features, b.features));
+  EXPECT_TRUE(torch::equal(a.n, b.n));
+  EXPECT_TRUE(torch::equal(a.exited, b.exited));
+  EXPECT_TRUE(torch::equal(a.logReward, b.logReward));
+  for (size_t k = 0; k < a.states.size(); ++k)
+    for (size_t f = 0; f < a.states[k].size(); ++f)
+      EXPECT_TRUE(torch::equal(a.states[k][f], b.states[k][f]));
+  for (size_t f = 0; f < a.final.size(); ++f)
+    EXPECT_TRUE(torch::equal(a.final[f], b.final[f]));
+}
+
+TEST(TrainerRollout, EndCheckIntervalDoesNotChangeTheRollout) {
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  Trainer perStep(*program, quietWithEndChecksEvery(1));
+  // 3 and 8 do not divide the trajectory lengths; 64 exceeds them all.
+  for (int64_t every : {3, 8, 64}) {
+    Trainer chunked(*program, quietWithEndChecksEvery(every));
+    for (int64_t it = 0; it < 3; ++it) {
+      SCOPED_TRACE("every " + std::to_string(every) + ", iteration " +
+                   std::to_string(it));
+      Rollout a = perStep.rollout(it, 64);
+      Rollout b = chunked.rollout(it, 64);
+      // A 2D H8 trajectory takes at most 14 moves and the exit.
+      EXPECT_GE(a.steps, 2);
+      EXPECT_LE(a.steps, 15);
+      EXPECT_EQ(a.actions.select(1, a.steps).eq(-1).all().item<bool>(), true);
+      expectSameRollout(a, b);
+      EXPECT_EQ(perStep.loss(a).item<float>(), chunked.loss(b).item<float>());
+    }
+  }
+}
+
+TEST(TrainerRollout, EveryTrajectoryEndsAndTheLastColumnIsPadding) {
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  Trainer trainer(*program, quietWithEndChecksEvery(8));
+  Rollout r = trainer.rollout(5, 256);
+  // The longest trajectory ends at the last step taken.
+  EXPECT_EQ(r.actions.ge(0).sum(1).max().item<int64_t>(), r.steps);
+  EXPECT_TRUE(r.exited.all().item<bool>());
+  EXPECT_EQ(static_cast<int64_t>(r.states.size()), r.steps + 1);
+  EXPECT_EQ(r.features.size(0), r.steps + 1);
+}
+
+TEST(TrainerDevice, CudaNeedsLibTorchWithCudaAndAGpu) {
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  if (torch::cuda::is_available())
+    GTEST_SKIP() << "a GPU is present; gfl-cuda-trainer-tests covers it";
+  try {
+    program->useDevice(torch::Device(torch::kCUDA, 0));
+    FAIL() << "useDevice(cuda) succeeded without a GPU";
+  } catch (const std::runtime_error &e) {
+    std::string what = e.what();
+    EXPECT_TRUE(what.find("without CUDA") != std::string::npos ||
+                what.find("no CUDA device") != std::string::npos)
+        << what;
+  }
+  // The program still runs on the CPU.
+  EXPECT_TRUE(program->device().is_cpu());
+  EXPECT_EQ(program->gpu(), nullptr);
+  EXPECT_EQ(program->init(4)[0].device().type(), torch::kCPU);
+}
+
+TEST(TrainerDevice, KernelsRefuseTensorsOfTwoDevices) {
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  // A meta tensor stands in for a second device on a CPU-only machine.
+  State s = program->init(2);
+  std::map<std::string, torch::Tensor> args{
+      {"features", torch::empty({2, program->env().featureSize},
+                                torch::TensorOptions().device(torch::kMeta))}};
+  program->bindState(args, "state", s);
+  try {
+    program->call("gfl_features", args);
+    FAIL() << "a call with tensors of two devices ran";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("is on meta, the others on cpu"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+} // namespace
