@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """Benchmark: hypergrid trajectory balance with gfl-run, beside torchgfn.
 
-Prints ms per training iteration and trajectories per second for hypergrid
-2D H8 and 4D H8 at batch 16 and 128, with gfl-run's split into rollout,
-networks, objective and optimizer. Where torchgfn imports (give its Python
-with --peer-python, default: this interpreter), runs its hypergrid TB at the
-same settings in the same run and prints the ratio.
+Prints ms per training iteration and trajectories per second, with gfl-run's
+split into rollout, networks, objective and optimizer:
 
-    python3 bench/hypergrid.py [--iterations 200] [--peer-python PATH]
+  --device cpu  (default)  2D H8 and 4D H8 at batch 16 and 128;
+  --device cuda            2D H8 and 4D H32 at batch 32 and 512, beside the
+                           peers' published GPU figures (reference.md).
+
+Where torchgfn imports (give its Python with --peer-python, default: this
+interpreter), runs its hypergrid TB at the same settings and device in the
+same run and prints the ratio. Artifacts are compiled with gflc, or taken
+from --artifacts DIR (hg_D<d>_H<h>.gflx; scripts/gpu-prepare.sh makes them
+for machines without the compiler).
+
+    python3 bench/hypergrid.py [--device cuda] [--iterations 200]
 
 Figures, not tests: nothing here asserts a speed.
 """
@@ -19,24 +26,58 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "build", "bin")
+
+# (D, H, batch) per device.
+SETTINGS = {
+    "cpu": [(2, 8, 16), (2, 8, 128), (4, 8, 16), (4, 8, 128)],
+    "cuda": [(2, 8, 32), (2, 8, 512), (4, 32, 32), (4, 32, 512)],
+}
+
+# Published GPU ms/iteration (reference.md; not measured here):
+# torchgfn and gfnx.
+PUBLISHED_GPU = {
+    (2, 8, 32): (33.0, 3.2),
+    (2, 8, 512): (50.1, 3.4),
+    (4, 32, 32): (122.0, 9.6),
+    (4, 32, 512): (189.0, 18.0),
+}
 
 
-def gfl_run(artifact, batch, iterations, workdir):
+def artifact_for(args, ndim, height, tmp):
+    name = "hg_D%d_H%d.gflx" % (ndim, height)
+    if args.artifacts:
+        path = os.path.join(args.artifacts, name)
+        if not os.path.exists(path):
+            sys.exit("no artifact %s" % path)
+        return path
+    path = os.path.join(tmp, name)
+    subprocess.run([os.path.join(args.bin, "gflc"),
+                    os.path.join(ROOT, "examples", "hypergrid.gfl"),
+                    "--set", "D=%d" % ndim, "--set", "H=%d" % height,
+                    "-o", path], check=True)
+    return path
+
+
+def gfl_run(args, artifact, batch, workdir):
     out = subprocess.run(
-        [os.path.join(BIN, "gfl-run"), "train", artifact, "--out", workdir,
-         "--iterations", str(iterations), "--batch", str(batch), "--seed", "1",
-         "--set", "eval_every=1000000000", "--quiet", "--profile"],
-        check=True, capture_output=True, text=True)
+        [os.path.join(args.bin, "gfl-run"), "train", artifact,
+         "--device", args.device, "--out", workdir,
+         "--iterations", str(args.iterations), "--batch", str(batch),
+         "--seed", "1", "--set", "eval_every=1000000000", "--quiet",
+         "--profile"],
+        capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit("gfl-run failed: " + out.stderr.strip())
     line = [l for l in out.stderr.splitlines() if l.startswith("profile ")][-1]
     return json.loads(line[len("profile "):])
 
 
-def peer(python, ndim, batch, iterations):
+def peer(args, ndim, height, batch):
     script = os.path.join(ROOT, "bench", "torchgfn_hypergrid.py")
     proc = subprocess.run(
-        [python, script, "--ndim", str(ndim), "--height", "8", "--batch",
-         str(batch), "--iterations", str(iterations), "--json"],
+        [args.peer_python, script, "--ndim", str(ndim), "--height",
+         str(height), "--batch", str(batch), "--iterations",
+         str(args.iterations), "--device", args.device, "--json"],
         capture_output=True, text=True)
     if proc.returncode != 0:
         return None, proc.stderr.strip().splitlines()[-1:] or ["failed"]
@@ -45,42 +86,45 @@ def peer(python, ndim, batch, iterations):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", choices=sorted(SETTINGS), default="cpu")
     ap.add_argument("--iterations", type=int, default=200)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"),
+                    help="where gfl-run (and gflc) are")
+    ap.add_argument("--artifacts", help="prebuilt hg_D<d>_H<h>.gflx")
     ap.add_argument("--peer-python", default=sys.executable)
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="gfl-bench-")
     rows = []
-    for ndim in (2, 4):
-        artifact = os.path.join(tmp, "hg%dd.gflx" % ndim)
-        subprocess.run([os.path.join(BIN, "gflc"),
-                        os.path.join(ROOT, "examples", "hypergrid.gfl"),
-                        "--set", "D=%d" % ndim, "--set", "H=8", "-o", artifact],
-                       check=True)
-        for batch in (16, 128):
-            g = gfl_run(artifact, batch, args.iterations,
-                        os.path.join(tmp, "run%d_%d" % (ndim, batch)))
-            p, why = (None, ["skipped"]) if args.no_peer else peer(
-                args.peer_python, ndim, batch, args.iterations)
-            rows.append((ndim, batch, g, p, why))
+    for ndim, height, batch in SETTINGS[args.device]:
+        artifact = artifact_for(args, ndim, height, tmp)
+        g = gfl_run(args, artifact, batch,
+                    os.path.join(tmp, "run%d_%d_%d" % (ndim, height, batch)))
+        p, why = (None, ["skipped"]) if args.no_peer else peer(
+            args, ndim, height, batch)
+        rows.append((ndim, height, batch, g, p, why))
 
-    print("hypergrid H=8, trajectory balance, MLP 256x2, %d iterations, CPU"
-          % args.iterations)
-    print("%-7s %5s | %9s %10s | %7s %8s %9s %9s | %9s %10s | %s" % (
+    print("hypergrid, trajectory balance, MLP 256x2, %d iterations, %s"
+          % (args.iterations, args.device))
+    gpu = args.device == "cuda"
+    print("%-8s %5s | %9s %10s | %7s %8s %9s %9s |%s %9s %s" % (
         "env", "batch", "gfl ms/it", "gfl traj/s", "rollout", "networks",
-        "objective", "optimizer", "peer ms", "peer traj/s", "speedup"))
-    for ndim, batch, g, p, why in rows:
+        "objective", "optimizer",
+        " published ms/it: torchgfn  gfnx |" if gpu else "",
+        "torchgfn", "speedup"))
+    for ndim, height, batch, g, p, why in rows:
         s = g["split_ms"]
         peer_ms = "%.2f" % p["ms_per_iteration"] if p else "-"
-        peer_tps = "%.0f" % p["trajectories_per_s"] if p else "-"
         ratio = ("%.1fx" % (p["ms_per_iteration"] / g["ms_per_iteration"])
                  if p else "(torchgfn: %s)" % " ".join(why))
-        print("%-7s %5d | %9.2f %10.0f | %7.2f %8.2f %9.3f %9.2f | %9s %10s | %s"
-              % ("%dD H8" % ndim, batch, g["ms_per_iteration"],
+        published = ""
+        if gpu:
+            published = " %26.1f %5.1f |" % PUBLISHED_GPU[(ndim, height, batch)]
+        print("%-8s %5d | %9.2f %10.0f | %7.2f %8.2f %9.3f %9.2f |%s %9s %s"
+              % ("%dD H%d" % (ndim, height), batch, g["ms_per_iteration"],
                  g["trajectories_per_s"], s["rollout"], s["networks"],
-                 s["objective"], s["optimizer"], peer_ms, peer_tps, ratio))
-
+                 s["objective"], s["optimizer"], published, peer_ms, ratio))
 
 if __name__ == "__main__":
     main()

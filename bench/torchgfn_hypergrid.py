@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time torchgfn's HyperGrid + trajectory-balance (TB) training loop on CPU.
+"""Time torchgfn's HyperGrid + trajectory-balance (TB) training loop (CPU or GPU).
 
 This is a peer benchmark: it only calls torchgfn's public API, so that the
 numbers can be put next to another GFlowNet trainer measured on the same
@@ -34,8 +34,9 @@ import time
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        description="Benchmark torchgfn HyperGrid + trajectory balance training (CPU)."
+        description="Benchmark torchgfn HyperGrid + trajectory balance training."
     )
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--ndim", type=int, default=2, help="grid dimension D (default 2)")
     p.add_argument("--height", type=int, default=8, help="grid height H (default 8)")
     p.add_argument("--batch", type=int, default=16, help="trajectories per iteration")
@@ -136,7 +137,7 @@ def seed_everything(torch, seed):
         pass
 
 
-def build(api, ndim, height):
+def build(api, ndim, height, device="cpu"):
     """Environment, TB GFlowNet and optimizer in the standard hypergrid setting."""
     torch = api["torch"]
     env = api["HyperGrid"](
@@ -144,7 +145,7 @@ def build(api, ndim, height):
         height=height,
         reward_fn_str="original",
         reward_fn_kwargs={"R0": 0.1, "R1": 0.5, "R2": 2.0},
-        device="cpu",
+        device=device,
     )
     preprocessor = api["OneHotPreprocessor"](
         n_states=env.n_states, get_states_indices=env.get_states_indices
@@ -181,7 +182,7 @@ def build(api, ndim, height):
             is_backward=True,
         )
 
-    gflownet = api["TBGFlowNet"](pf=pf, pb=pb, init_logZ=0.0)
+    gflownet = api["TBGFlowNet"](pf=pf, pb=pb, init_logZ=0.0).to(device)
 
     logz_params = list(gflownet.logz_parameters())
     logz_ids = {id(p) for p in logz_params}
@@ -203,7 +204,7 @@ def true_log_partition(torch, env, ndim, height, limit=2_000_000):
     if n > limit:
         return None
     try:
-        axes = [torch.arange(height)] * ndim
+        axes = [torch.arange(height, device=getattr(env, "device", "cpu"))] * ndim
         grid = torch.cartesian_prod(*axes).reshape(n, ndim)
         return float(torch.logsumexp(env.log_reward(env.States(grid)), dim=0))
     except Exception:
@@ -216,7 +217,7 @@ def run(args, api):
         torch.set_num_threads(args.threads)
     seed_everything(torch, args.seed)
 
-    env, gflownet, optimizer = build(api, args.ndim, args.height)
+    env, gflownet, optimizer = build(api, args.ndim, args.height, args.device)
     recompute = bool(args.recompute_logprobs)
     B = args.batch
 
@@ -236,7 +237,13 @@ def run(args, api):
         t4 = clock()
         return trajectories, loss, t1, t2, t3, t4
 
-    clock = time.perf_counter
+    if args.device.startswith("cuda"):
+        # Phase times need the GPU's work finished.
+        def clock():
+            torch.cuda.synchronize()
+            return time.perf_counter()
+    else:
+        clock = time.perf_counter
     optimizer.zero_grad(set_to_none=True)
     for _ in range(args.warmup):
         one_iteration(clock)
@@ -268,6 +275,7 @@ def run(args, api):
         "warmup": args.warmup,
         "seed": args.seed,
         "threads": torch.get_num_threads(),
+        "device": args.device,
         "logprobs": "recomputed" if recompute else "saved",
         "ms_per_iteration": 1000.0 * total / N,
         "trajectories_per_s": B * N / total,

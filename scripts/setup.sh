@@ -19,6 +19,13 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# cuobjdump and nvdisasm, which the CUDA toolkit here lacks, check the cubins
+# gflc writes (lit feature `cuobjdump`).
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -x /usr/local/cuda/bin/ptxas ] && [ ! -x /usr/local/cuda/bin/cuobjdump ]; then
+  python3 "$ROOT/scripts/fetch-cuda-tools.py"
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -40,6 +40,17 @@ if os.path.exists(os.path.join(cuda_path, "bin", "ptxas")) and os.path.exists(
     config.substitutions.append(("%ptxas", os.path.join(cuda_path, "bin", "ptxas")))
     config.substitutions.append(("%cuda_path", cuda_path))
 
+# cuobjdump (and nvdisasm for SASS) read the cubins: the toolkit's, or
+# NVIDIA's wheels that scripts/setup.sh fetches into .tools/cuda/bin.
+for d in (os.path.join(cuda_path, "bin"),
+          os.path.join(config.gfl_src_root, ".tools", "cuda", "bin")):
+    if os.path.exists(os.path.join(d, "cuobjdump")) and os.path.exists(
+            os.path.join(d, "nvdisasm")):
+        config.available_features.add("cuobjdump")
+        llvm_config.with_environment("PATH", d, append_path=True)
+        config.substitutions.append(("%cuobjdump", os.path.join(d, "cuobjdump")))
+        break
+
 # A GPU and its driver: tests that launch kernels (end-to-end ones also
 # REQUIRE gfl-run-cuda).
 if os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version"):
