@@ -32,6 +32,7 @@ Driver loadDriver(std::string &error) {
             resolve(lib, "cuDeviceGetAttribute", d.deviceGetAttribute) &&
             resolve(lib, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain) &&
             resolve(lib, "cuCtxSetCurrent", d.ctxSetCurrent) &&
+            resolve(lib, "cuCtxGetCurrent", d.ctxGetCurrent) &&
             resolve(lib, "cuCtxSynchronize", d.ctxSynchronize) &&
             resolve(lib, "cuModuleLoadData", d.moduleLoadData) &&
             resolve(lib, "cuModuleUnload", d.moduleUnload) &&
@@ -60,6 +61,7 @@ Driver loadDriver(std::string &error) {
     error = "cannot make a context on CUDA device 0";
     d.init = nullptr;
   }
+  d.primary = ctx;
   return d;
 }
 
@@ -72,12 +74,15 @@ const Driver *Driver::get(std::string &error) {
     error = why;
     return nullptr;
   }
-  // The context is per thread: make it current on the caller's.
-  Device dev;
-  Context ctx;
-  if (driver.deviceGet(&dev, 0) == 0 && driver.primaryCtxRetain(&ctx, dev) == 0)
-    driver.ctxSetCurrent(ctx);
+  driver.ensureContext();
   return &driver;
+}
+
+void Driver::ensureContext() const {
+  // The current context is per thread.
+  Context current = nullptr;
+  if (ctxGetCurrent(&current) != 0 || current == nullptr)
+    ctxSetCurrent(primary);
 }
 
 void Driver::check(Result r, const char *what) const {
@@ -137,15 +142,20 @@ Module::~Module() {
 
 void Module::launch(const Kernel &kernel, std::vector<void *> &args,
                     Stream stream) const {
-  auto [it, isNew] = functions_.try_emplace(kernel.name, nullptr);
-  if (isNew) {
-    Result r =
-        driver_->moduleGetFunction(&it->second, module_, kernel.name.c_str());
-    if (r != 0)
-      functions_.erase(it);
-    driver_->check(r, ("no GPU kernel " + kernel.name).c_str());
+  driver_->ensureContext();
+  Function fn = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(functionsLock_);
+    auto [it, isNew] = functions_.try_emplace(kernel.name, nullptr);
+    if (isNew) {
+      Result r = driver_->moduleGetFunction(&it->second, module_,
+                                            kernel.name.c_str());
+      if (r != 0)
+        functions_.erase(it);
+      driver_->check(r, ("no GPU kernel " + kernel.name).c_str());
+    }
+    fn = it->second;
   }
-  Function fn = it->second;
   // Each descriptor field is one kernel parameter: allocated, aligned,
   // offset, then a size and a stride per dimension (8 bytes each).
   std::vector<void *> params;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,7 @@ struct Driver {
   Result (*deviceGetAttribute)(int *, int, Device);
   Result (*primaryCtxRetain)(Context *, Device);
   Result (*ctxSetCurrent)(Context);
+  Result (*ctxGetCurrent)(Context *);
   Result (*ctxSynchronize)();
   Result (*moduleLoadData)(ModuleHandle *, const void *);
   Result (*moduleUnload)(ModuleHandle);
@@ -64,6 +66,12 @@ struct Driver {
 
   /// Compute capability of device 0, e.g. 90 for sm_90.
   int computeCapability() const;
+
+  /// Makes device 0's primary context current on the calling thread if no
+  /// context is (LibTorch runs backward passes on threads of its own).
+  void ensureContext() const;
+
+  Context primary = nullptr; // device 0's primary context
 };
 
 /// The artifact's kernels loaded on device 0.
@@ -87,8 +95,10 @@ private:
   Module() = default;
   const Driver *driver_ = nullptr;
   ModuleHandle module_ = nullptr;
-  /// Kernel functions by name, looked up on first launch.
+  /// Kernel functions by name, looked up on first launch (from LibTorch's
+  /// threads too, hence the lock).
   mutable std::map<std::string, Function> functions_;
+  mutable std::mutex functionsLock_;
   int blockSize_ = 128;
   std::string image_;
 };
