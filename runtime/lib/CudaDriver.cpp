@@ -148,8 +148,8 @@ void Module::launch(const Kernel &kernel, std::vector<void *> &args,
     std::lock_guard<std::mutex> lock(functionsLock_);
     auto [it, isNew] = functions_.try_emplace(kernel.name, nullptr);
     if (isNew) {
-      Result r = driver_->moduleGetFunction(&it->second, module_,
-                                            kernel.name.c_str());
+      Result r =
+          driver_->moduleGetFunction(&it->second, module_, kernel.name.c_str());
       if (r != 0)
         functions_.erase(it);
       driver_->check(r, ("no GPU kernel " + kernel.name).c_str());
