@@ -283,47 +283,39 @@ State Program::init(int64_t batch) const {
   return s;
 }
 
-torch::Tensor Program::features(const State &s) const {
-  auto out =
-      torch::empty({s[0].size(0), env_.featureSize}, options(torch::kFloat32));
-  std::map<std::string, torch::Tensor> args{{"features", out}};
+torch::Tensor Program::stateKernel(const char *kernel, const char *output,
+                                   std::vector<int64_t> perRow,
+                                   torch::ScalarType dtype,
+                                   const State &s) const {
+  perRow.insert(perRow.begin(), s[0].size(0));
+  auto out = torch::empty(perRow, options(dtype));
+  std::map<std::string, torch::Tensor> args{{output, out}};
   bindState(args, "state", s);
-  call("gfl_features", args);
+  call(kernel, args);
   return out;
+}
+
+torch::Tensor Program::features(const State &s) const {
+  return stateKernel("gfl_features", "features", {env_.featureSize},
+                     torch::kFloat32, s);
 }
 
 torch::Tensor Program::forwardMask(const State &s) const {
-  auto out =
-      torch::empty({s[0].size(0), env_.numActions}, options(torch::kBool));
-  std::map<std::string, torch::Tensor> args{{"mask", out}};
-  bindState(args, "state", s);
-  call("gfl_forward_mask", args);
-  return out;
+  return stateKernel("gfl_forward_mask", "mask", {env_.numActions},
+                     torch::kBool, s);
 }
 
 torch::Tensor Program::backwardMask(const State &s) const {
-  auto out = torch::empty({s[0].size(0), env_.numBackwardActions},
-                          options(torch::kBool));
-  std::map<std::string, torch::Tensor> args{{"mask", out}};
-  bindState(args, "state", s);
-  call("gfl_backward_mask", args);
-  return out;
+  return stateKernel("gfl_backward_mask", "mask", {env_.numBackwardActions},
+                     torch::kBool, s);
 }
 
 torch::Tensor Program::logReward(const State &s) const {
-  auto out = torch::empty({s[0].size(0)}, options(torch::kFloat32));
-  std::map<std::string, torch::Tensor> args{{"log_reward", out}};
-  bindState(args, "state", s);
-  call("gfl_log_reward", args);
-  return out;
+  return stateKernel("gfl_log_reward", "log_reward", {}, torch::kFloat32, s);
 }
 
 torch::Tensor Program::terminal(const State &s) const {
-  auto out = torch::empty({s[0].size(0)}, options(torch::kBool));
-  std::map<std::string, torch::Tensor> args{{"terminal", out}};
-  bindState(args, "state", s);
-  call("gfl_terminal", args);
-  return out;
+  return stateKernel("gfl_terminal", "terminal", {}, torch::kBool, s);
 }
 
 std::pair<State, torch::Tensor>
@@ -351,11 +343,7 @@ State Program::backwardStep(const State &s,
 }
 
 torch::Tensor Program::stateIndex(const State &s) const {
-  auto out = torch::empty({s[0].size(0)}, options(torch::kInt64));
-  std::map<std::string, torch::Tensor> args{{"index", out}};
-  bindState(args, "state", s);
-  call("gfl_state_index", args);
-  return out;
+  return stateKernel("gfl_state_index", "index", {}, torch::kInt64, s);
 }
 
 State Program::stateDecode(const torch::Tensor &index) const {

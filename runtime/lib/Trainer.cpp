@@ -34,6 +34,17 @@ std::string jsonNumber(const std::optional<double> &v) {
   return os.str();
 }
 
+/// The logits of policy network `name` (contiguous), or zeros of `rows` x
+/// `width` (a uniform policy) when the model has no such network.
+torch::Tensor logitsOr(const std::map<std::string, torch::Tensor> &outs,
+                       const char *name, int64_t rows, int64_t width,
+                       const Program &program) {
+  auto it = outs.find(name);
+  return it != outs.end()
+             ? it->second.contiguous()
+             : torch::zeros({rows, width}, program.options(torch::kFloat32));
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename.
 void writeAtomically(const std::string &path, const std::vector<char> &bytes) {
   std::string tmp = path + ".tmp";
@@ -171,10 +182,7 @@ void Evaluator::evaluate(Model &model, Metrics &m) const {
   int64_t S = states_[0].size(0), A = env.numActions;
   torch::Tensor feats = program_.features(states_);
   auto outs = model->forward(feats);
-  torch::Tensor logits =
-      outs.count("pf")
-          ? outs.at("pf").contiguous()
-          : torch::zeros({S, A}, program_.options(torch::kFloat32));
+  torch::Tensor logits = logitsOr(outs, "pf", S, A, program_);
   // log pi(a | s) for every (state, action) through the compiled kernel.
   torch::Tensor rep = logits.repeat_interleave(A, 0).contiguous();
   torch::Tensor repMask = mask_.repeat_interleave(A, 0).contiguous();
@@ -363,9 +371,7 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
       allEnded.push_back(ended.all());
     auto outs = model_->forward(feats);
     torch::Tensor logits =
-        outs.count("pf")
-            ? outs.at("pf").contiguous()
-            : torch::zeros({batch, env.numActions}, opts(torch::kFloat32));
+        logitsOr(outs, "pf", batch, env.numActions, program_);
     State next = program_.emptyState(batch);
     auto action = torch::empty({batch}, opts(torch::kInt32));
     auto logPf = torch::empty({batch}, opts(torch::kFloat32));
@@ -434,10 +440,7 @@ torch::Tensor Trainer::loss(const Rollout &r) {
   torch::Tensor actions = r.actions.reshape({N}).contiguous();
 
   auto outs = model_->forward(feats);
-  torch::Tensor pfLogits =
-      outs.count("pf") ? outs.at("pf")
-                       : torch::zeros({N, env.numActions},
-                                      program_.options(torch::kFloat32));
+  torch::Tensor pfLogits = logitsOr(outs, "pf", N, env.numActions, program_);
   // The network outputs the objective reads, as [B, T+1] rows.
   std::map<std::string, torch::Tensor> learned, data;
   int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
@@ -481,10 +484,7 @@ torch::Tensor Trainer::loss(const Rollout &r) {
         program_.backwardStep(Program::select(visited, rows), through);
     auto parentOuts = model_->forward(program_.features(parents), "pf");
     torch::Tensor parentLogits =
-        parentOuts.count("pf")
-            ? parentOuts.at("pf")
-            : torch::zeros({N * P, env.numActions},
-                           program_.options(torch::kFloat32));
+        logitsOr(parentOuts, "pf", N * P, env.numActions, program_);
     EdgeFlows flows = edgeFlows(program_, pfLogits, fmask,
                                 parentLogits.view({N, P, env.numActions}),
                                 program_.backwardMask(visited));

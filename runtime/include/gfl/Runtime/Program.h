@@ -1,5 +1,4 @@
-//===- Program.h - A loaded artifact with typed specs and tensor calls -*- C++
-//-*-===//
+//===- Program.h - A loaded artifact, its specs, kernel calls ---*- C++ -*-===//
 //
 // gfl::Program reads an artifact's manifest into the environment, network
 // and training specs, and calls its kernels on LibTorch tensors by argument
@@ -159,6 +158,11 @@ public:
 
 private:
   Program() = default;
+  /// Runs env kernel `kernel` on the states `s` into a new tensor, its
+  /// argument `output`, of `perRow` elements per row (none: one scalar).
+  torch::Tensor stateKernel(const char *kernel, const char *output,
+                            std::vector<int64_t> perRow,
+                            torch::ScalarType dtype, const State &s) const;
   std::unique_ptr<Artifact> artifact_;
   torch::Device device_{torch::kCPU};
   std::unique_ptr<cuda::Module> gpu_;
