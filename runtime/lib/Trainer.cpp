@@ -298,6 +298,7 @@ Trainer::Trainer(Program &program, TrainerOptions options)
     modeCodes_ =
         torch::tensor(modes, torch::kInt64).to(program.options(torch::kInt64));
   }
+  iteration_ = torch::zeros({1}, program.options(torch::kInt64));
 }
 
 void Trainer::syncForProfile() const {
@@ -350,6 +351,7 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
   auto opts = [&](torch::ScalarType d) { return program_.options(d); };
   Rollout r;
   r.batch = batch;
+  iteration_.fill_(iteration);
   State s = program_.init(batch);
   torch::Tensor feats = program_.features(s);
   torch::Tensor ended = torch::zeros({batch}, opts(torch::kBool));
@@ -385,9 +387,9 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
         {"features", nextFeats}};
     program_.bindState(args, "state", s);
     program_.bindState(args, "next", next);
+    args["iteration"] = iteration_;
     program_.call("gfl_sample_step", args,
                   {{"seed", double(t.seed)},
-                   {"iteration", double(iteration)},
                    {"step", double(step)},
                    {"epsilon", t.epsilon},
                    {"temperature", t.temperature}});

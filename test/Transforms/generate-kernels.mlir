@@ -122,7 +122,7 @@ gfl.env @counter {
 // CHECK-SAME:    gfl.name = "logits"
 // CHECK-SAME:    gfl.name = "ended"
 // CHECK-SAME:    %{{.*}}: i64 {gfl.name = "seed"}
-// CHECK-SAME:    %{{.*}}: i64 {gfl.name = "iteration"}
+// CHECK-SAME:    %{{.*}}: tensor<1xi64> {bufferization.writable = false, gfl.name = "iteration"}
 // CHECK-SAME:    %{{.*}}: i64 {gfl.name = "step"}
 // CHECK-SAME:    %{{.*}}: f32 {gfl.name = "epsilon"}
 // CHECK-SAME:    %{{.*}}: f32 {gfl.name = "temperature"}

@@ -241,9 +241,9 @@ TEST_F(CudaKernels, SamplerDrawsTheSameActions) {
           {"log_pf", HostBuf::zeros("float32", {B})},
           {"log_q", HostBuf::zeros("float32", {B})},
           {"done", HostBuf::zeros("bool", {B})},
-          {"features", HostBuf::zeros("float32", {B, 16})}};
+          {"features", HostBuf::zeros("float32", {B, 16})},
+          {"iteration", HostBuf::of("int64", {1}, std::vector<int64_t>{7})}};
       std::map<std::string, double> scalars{{"seed", 1234},
-                                            {"iteration", 7},
                                             {"step", double(step)},
                                             {"epsilon", eps},
                                             {"temperature", temp}};

@@ -194,9 +194,10 @@ SampleResult sample(Kernels &k, const std::vector<int> &state,
     for (int a = 0; a < A; ++a)
       l[i * A + a] = logits[a];
   Buffer<uint8_t> ended({n}, 0), done({n});
+  Buffer<int64_t> it({1}, iteration); // a one-element buffer (CUDA graphs)
   std::vector<void *> args{s.descriptor(),      l.descriptor(),
                            ended.descriptor(),  &seed,
-                           &iteration,          &step,
+                           it.descriptor(),     &step,
                            &epsilon,            &temperature,
                            next.descriptor(),   action.descriptor(),
                            logpf.descriptor(),  logq.descriptor(),
@@ -282,11 +283,12 @@ TEST_F(Hypergrid2D, EndedTrajectoriesStayPut) {
   Buffer<float> l({n, A}, 0.0f), logpf({n}), logq({n}), feats({n, D * H});
   Buffer<uint8_t> ended({n}), done({n});
   ended[0] = 1;
-  int64_t seed = 1, it = 0, step = 0;
+  Buffer<int64_t> it({1}, 0);
+  int64_t seed = 1, step = 0;
   float eps = 0, temp = 1;
   std::vector<void *> args{s.descriptor(),     l.descriptor(),
                            ended.descriptor(), &seed,
-                           &it,                &step,
+                           it.descriptor(),    &step,
                            &eps,               &temp,
                            next.descriptor(),  action.descriptor(),
                            logpf.descriptor(), logq.descriptor(),

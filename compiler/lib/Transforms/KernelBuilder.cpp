@@ -59,7 +59,10 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
   SmallVector<Type> args, results;
   for (Type t : spec.inputRows)
     args.push_back(batchType(t));
-  args.append(spec.scalars.begin(), spec.scalars.end());
+  for (auto [i, t] : llvm::enumerate(spec.scalars))
+    args.push_back(llvm::is_contained(spec.bufferedScalars, i)
+                       ? RankedTensorType::get({1}, t)
+                       : t);
   for (Type t : spec.outputRows) {
     args.push_back(batchType(t));
     results.push_back(batchType(t));
@@ -107,7 +110,14 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
       rows.push_back(b.create<tensor::ExtractSliceOp>(loc, rowType, in, offsets,
                                                       sizes, strides));
     }
-    SmallVector<Value> outRows = spec.body(b, loc, index, rows, scalars);
+    // Buffered scalars are read inside the loop: on a GPU the loop body is
+    // the device code.
+    SmallVector<Value> scalarValues(scalars.begin(), scalars.end());
+    for (unsigned i : spec.bufferedScalars)
+      scalarValues[i] = b.create<tensor::ExtractOp>(
+          loc, scalars[i], ValueRange{constIndex(b, loc, 0)});
+    SmallVector<Value> outRows =
+        spec.body(b, loc, index, rows, scalarValues);
     assert(outRows.size() == outputs.size() && "one row per output");
     // Row slices (and the dims they need) are computed before the
     // terminator, whose region may only hold the parallel inserts.

@@ -39,6 +39,10 @@ struct KernelSpec {
   /// Names of all arguments (inputs, scalars, outputs), recorded as the
   /// `gfl.name` argument attribute for the artifact's kernel table.
   SmallVector<std::string> argNames;
+  /// Indices of the scalars passed as one-element buffers (`tensor<1xT>`)
+  /// instead of by value: a launch recorded in a CUDA graph then reads the
+  /// value current at replay (the sampler's iteration).
+  SmallVector<unsigned> bufferedScalars;
 };
 
 /// Batch type of a per-row type: T -> tensor<?xT>, tensor<SxT> -> tensor<?xSxT>.

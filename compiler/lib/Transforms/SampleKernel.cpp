@@ -74,7 +74,10 @@ void EnvKernelGen::buildSampleKernel(OpBuilder &b) {
   inputs.push_back(i1);         // trajectory already ended
   SmallVector<Type> outputs(stateTypes_.begin(), stateTypes_.end());
   outputs.append({i32, f32, f32, i1, featType});
-  // Scalars: seed, iteration, step (i64); epsilon, temperature (f32).
+  // Scalars: seed, iteration, step (i64); epsilon, temperature (f32). The
+  // iteration is a one-element buffer, so that a rollout captured in a CUDA
+  // graph draws new actions at each replay; every other scalar is the same
+  // at every replay (the step is fixed per recorded launch).
   SmallVector<Type> scalars{i64, i64, i64, f32, f32};
 
   RowBody body = [&, n](OpBuilder &nb, Location l, Value index, ValueRange in,
@@ -213,9 +216,9 @@ void EnvKernelGen::buildSampleKernel(OpBuilder &b) {
   for (StateOp s : states_)
     names.push_back("next." + s.getName().str());
   names.append({"action", "log_pf", "log_q", "done", "features"});
-  buildKernel(b, module_, loc_,
-              KernelSpec{"gfl_sample_step", inputs, scalars, outputs, body,
-                         names});
+  KernelSpec spec{"gfl_sample_step", inputs, scalars, outputs, body, names};
+  spec.bufferedScalars = {1};
+  buildKernel(b, module_, loc_, spec);
 }
 
 } // namespace mlir::gfl

@@ -20,7 +20,7 @@
 namespace gfl {
 
 /// The ABI version this runtime understands.
-constexpr int kRuntimeAbiVersion = 1;
+constexpr int kRuntimeAbiVersion = 2;
 
 struct KernelArg {
   std::string name;

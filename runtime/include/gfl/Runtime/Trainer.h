@@ -147,6 +147,7 @@ private:
   std::optional<Evaluator> evaluator_;
   torch::Tensor seen_;             // [states] bool: sampled as a terminal state
   torch::Tensor modeCodes_;        // the evaluator's modes, on the device
+  torch::Tensor iteration_;        // [1] int64: the sampler's iteration
   double wallOffset_ = 0;          // seconds trained before a resume
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
   std::set<std::string> reads_;    // network outputs the objective reads
