@@ -6,7 +6,9 @@ split into rollout, networks, objective and optimizer:
 
   --device cpu  (default)  2D H8 and 4D H8 at batch 16 and 128;
   --device cuda            2D H8 and 4D H32 at batch 32 and 512, beside the
-                           peers' published GPU figures (reference.md).
+                           peers' published GPU figures (reference.md),
+                           with CUDA graphs (gfl-run's default) and without
+                           (--cuda-graph off; the split is of that run).
 
 Where torchgfn imports (give its Python with --peer-python, default: this
 interpreter), runs its hypergrid TB at the same settings and device in the
@@ -58,13 +60,13 @@ def artifact_for(args, ndim, height, tmp):
     return path
 
 
-def gfl_run(args, artifact, batch, workdir):
+def gfl_run(args, artifact, batch, workdir, extra=()):
     out = subprocess.run(
         [os.path.join(args.bin, "gfl-run"), "train", artifact,
          "--device", args.device, "--out", workdir,
          "--iterations", str(args.iterations), "--batch", str(batch),
          "--seed", "1", "--set", "eval_every=1000000000", "--quiet",
-         "--profile"],
+         "--profile", *extra],
         capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit("gfl-run failed: " + out.stderr.strip())
@@ -99,32 +101,40 @@ def main():
     rows = []
     for ndim, height, batch in SETTINGS[args.device]:
         artifact = artifact_for(args, ndim, height, tmp)
-        g = gfl_run(args, artifact, batch,
-                    os.path.join(tmp, "run%d_%d_%d" % (ndim, height, batch)))
+        run = os.path.join(tmp, "run%d_%d_%d" % (ndim, height, batch))
+        g = gfl_run(args, artifact, batch, run)
+        if args.device == "cuda":
+            eager = gfl_run(args, artifact, batch, run + "_eager",
+                            ["--cuda-graph", "off"])
+        else:
+            eager = g
         p, why = (None, ["skipped"]) if args.no_peer else peer(
             args, ndim, height, batch)
-        rows.append((ndim, height, batch, g, p, why))
+        rows.append((ndim, height, batch, g, eager, p, why))
 
     print("hypergrid, trajectory balance, MLP 256x2, %d iterations, %s"
           % (args.iterations, args.device))
     gpu = args.device == "cuda"
-    print("%-8s %5s | %9s %10s | %7s %8s %9s %9s |%s %9s %s" % (
-        "env", "batch", "gfl ms/it", "gfl traj/s", "rollout", "networks",
+    print("%-8s %5s | %9s %10s |%s %7s %8s %9s %9s |%s %9s %s" % (
+        "env", "batch", "gfl ms/it", "gfl traj/s",
+        " no graph |" if gpu else "", "rollout", "networks",
         "objective", "optimizer",
         " published ms/it: torchgfn  gfnx |" if gpu else "",
         "torchgfn", "speedup"))
-    for ndim, height, batch, g, p, why in rows:
-        s = g["split_ms"]
+    for ndim, height, batch, g, eager, p, why in rows:
+        s = eager["split_ms"]
         peer_ms = "%.2f" % p["ms_per_iteration"] if p else "-"
         ratio = ("%.1fx" % (p["ms_per_iteration"] / g["ms_per_iteration"])
                  if p else "(torchgfn: %s)" % " ".join(why))
         published = ""
         if gpu:
             published = " %26.1f %5.1f |" % PUBLISHED_GPU[(ndim, height, batch)]
-        print("%-8s %5d | %9.2f %10.0f | %7.2f %8.2f %9.3f %9.2f |%s %9s %s"
+        no_graph = " %8.2f |" % eager["ms_per_iteration"] if gpu else ""
+        print("%-8s %5d | %9.2f %10.0f |%s %7.2f %8.2f %9.3f %9.2f |%s %9s %s"
               % ("%dD H%d" % (ndim, height), batch, g["ms_per_iteration"],
-                 g["trajectories_per_s"], s["rollout"], s["networks"],
-                 s["objective"], s["optimizer"], published, peer_ms, ratio))
+                 g["trajectories_per_s"], no_graph, s["rollout"],
+                 s["networks"], s["objective"], s["optimizer"], published,
+                 peer_ms, ratio))
 
 if __name__ == "__main__":
     main()

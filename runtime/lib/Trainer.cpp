@@ -4,6 +4,7 @@
 #include "gfl/Runtime/TorchCompat.h"
 
 #include "CompiledFunctions.h"
+#include "CudaGraph.h"
 
 #include <chrono>
 #include <cmath>
@@ -74,7 +75,7 @@ std::string Metrics::json() const {
 
 std::string Profile::json() const {
   double n = std::max<int64_t>(iterations, 1);
-  double total = rollout + networks + objective + optimizer;
+  double total = rollout + networks + objective + optimizer + graph;
   std::ostringstream os;
   os.precision(6);
   os << "{\"iterations\":" << iterations
@@ -83,7 +84,8 @@ std::string Profile::json() const {
      << ",\"split_ms\":{\"rollout\":" << 1e3 * rollout / n
      << ",\"networks\":" << 1e3 * networks / n
      << ",\"objective\":" << 1e3 * objective / n
-     << ",\"optimizer\":" << 1e3 * optimizer / n << "}}";
+     << ",\"optimizer\":" << 1e3 * optimizer / n
+     << ",\"graph\":" << 1e3 * graph / n << "}}";
   return os.str();
 }
 
@@ -149,9 +151,13 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
       torch::from_blob(order.data(), {S}, torch::kInt64).to(on(torch::kInt64));
   states_ = Program::select(all, rows);
   children_.resize(S);
+  std::vector<int64_t> depth(S, 0); // edges on the longest path from s0
   for (int64_t i = 0; i < S; ++i)
-    for (auto [c, a] : edges[order[i]])
+    for (auto [c, a] : edges[order[i]]) {
       children_[i].push_back({position[c], a});
+      depth[position[c]] = std::max(depth[position[c]], depth[i] + 1);
+      longestPath_ = std::max(longestPath_, depth[position[c]]);
+    }
   mask_ = mask.index_select(0, rows);
   torch::Tensor logR = program.logReward(states_).cpu().to(torch::kFloat64);
   terminal_ = program.terminal(states_).cpu();
@@ -297,9 +303,14 @@ Trainer::Trainer(Program &program, TrainerOptions options)
                                evaluator_->modes().end());
     modeCodes_ =
         torch::tensor(modes, torch::kInt64).to(program.options(torch::kInt64));
+    // The last step of the longest trajectory may be the exit (or the step
+    // that finds a dead end).
+    horizon_ = evaluator_->longestPath() + 1;
   }
   iteration_ = torch::zeros({1}, program.options(torch::kInt64));
 }
+
+Trainer::~Trainer() = default;
 
 void Trainer::syncForProfile() const {
   if (options_.profile && program_.device().is_cuda())
@@ -344,14 +355,18 @@ void Trainer::buildOptimizer() {
   optimizer_ = std::make_unique<torch::optim::Adam>(groups, *defaults);
 }
 
-Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
+Rollout Trainer::rollout(int64_t iteration, int64_t batch, int64_t steps) {
+  iteration_.fill_(iteration);
+  return sample(batch, steps);
+}
+
+Rollout Trainer::sample(int64_t batch, int64_t steps) {
   torch::NoGradGuard noGrad;
   const EnvSpec &env = program_.env();
   const TrainSpec &t = program_.train();
   auto opts = [&](torch::ScalarType d) { return program_.options(d); };
   Rollout r;
   r.batch = batch;
-  iteration_.fill_(iteration);
   State s = program_.init(batch);
   torch::Tensor feats = program_.features(s);
   torch::Tensor ended = torch::zeros({batch}, opts(torch::kBool));
@@ -360,16 +375,18 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
   // Whether every trajectory has ended is a host round trip; on a GPU it is
   // asked once per `every` steps. Steps after the end are no-ops (action
   // -1, the state kept), and are trimmed below.
-  int64_t every = options_.endCheckEvery > 0    ? options_.endCheckEvery
+  int64_t every = steps > 0                     ? steps + 1
+                  : options_.endCheckEvery > 0  ? options_.endCheckEvery
                   : program_.device().is_cuda() ? 8
                                                 : 1;
   for (int64_t step = 0;; ++step) {
-    if (step % every == 0 && ended.all().item<bool>())
+    if (steps > 0 ? step == steps
+                  : step % every == 0 && ended.all().item<bool>())
       break;
     if (step >= options_.maxSteps)
       throw std::runtime_error("trajectories did not end within " +
                                std::to_string(options_.maxSteps) + " steps");
-    if (every > 1)
+    if (steps == 0 && every > 1)
       allEnded.push_back(ended.all());
     auto outs = model_->forward(feats);
     torch::Tensor logits =
@@ -400,9 +417,13 @@ Rollout Trainer::rollout(int64_t iteration, int64_t batch) {
     featList.push_back(feats);
     r.states.push_back(s);
   }
-  // T: the steps taken while some trajectory was still running.
+  // T: the steps taken while some trajectory was still running (all of
+  // them for a padded rollout).
   int64_t T = static_cast<int64_t>(actList.size());
-  if (every > 1 && T > 0)
+  if (steps > 0 && !capturing_ && !ended.all().item<bool>())
+    throw std::runtime_error("trajectories did not end within " +
+                             std::to_string(steps) + " steps");
+  if (steps == 0 && every > 1 && T > 0)
     T -= torch::stack(allEnded).sum().item<int64_t>();
   actList.resize(T);
   featList.resize(T + 1);
@@ -478,8 +499,11 @@ torch::Tensor Trainer::loss(const Rollout &r) {
     // Flow matching reads the policy head as log edge flows; the in-flow
     // of a state needs the logits of every parent.
     int64_t P = env.numBackwardActions;
-    torch::Tensor rows =
-        torch::arange(N, program_.options(torch::kInt64)).repeat_interleave(P);
+    // Row i repeated P times (repeat_interleave would read its size back).
+    torch::Tensor rows = torch::arange(N, program_.options(torch::kInt64))
+                             .unsqueeze(1)
+                             .expand({N, P})
+                             .reshape({N * P});
     torch::Tensor through =
         torch::arange(P, program_.options(torch::kInt32)).repeat({N});
     State parents =
@@ -538,31 +562,49 @@ Metrics Trainer::run() {
   // Loss and rewards stay on the device; they are read (a host round trip)
   // only for progress output and evaluation.
   torch::Tensor loss, logReward;
+  // CUDA graphs: the first iteration runs as it is (the warm-up, on the
+  // stream the graph is recorded on), the second is recorded and every
+  // one from then on replays it. Rollouts are padded to the horizon, so
+  // every iteration has the same shapes.
+  bool graphs = options_.cudaGraph && program_.device().is_cuda() &&
+                horizon_ > 0 && horizon_ <= options_.maxSteps;
+  std::optional<CudaSideStream> sideStream;
+  if (graphs)
+    sideStream.emplace();
   for (int64_t it = start; it < t.iterations; ++it) {
     syncForProfile();
-    auto t0 = Clock::now();
-    Rollout r = rollout(it, t.batch);
-    if (seen_.defined())
-      seen_.index_fill_(0, program_.stateIndex(r.final), true);
-    logReward = r.logReward;
-    syncForProfile();
-    profile_.rollout += seconds(t0);
-    double objectiveBefore = profile_.objective;
-    kernelTimer() = &profile_.objective;
-    auto t1 = Clock::now();
-    torch::Tensor l = this->loss(r);
-    l.backward();
-    kernelTimer() = nullptr;
-    syncForProfile();
-    profile_.networks += seconds(t1) - (profile_.objective - objectiveBefore);
+    if (graphs && it > start)
+      graphs = replayGraph(it); // false: the recording failed
+    if (graph_) {
+      loss = graphLoss_;
+      logReward = graphLogReward_;
+    } else {
+      auto t0 = Clock::now();
+      Rollout r = rollout(it, t.batch, graphs ? horizon_ : 0);
+      if (seen_.defined())
+        seen_.index_fill_(0, program_.stateIndex(r.final), true);
+      logReward = r.logReward;
+      syncForProfile();
+      profile_.rollout += seconds(t0);
+      double objectiveBefore = profile_.objective;
+      kernelTimer() = &profile_.objective;
+      auto t1 = Clock::now();
+      torch::Tensor l = this->loss(r);
+      l.backward();
+      kernelTimer() = nullptr;
+      syncForProfile();
+      profile_.networks += seconds(t1) - (profile_.objective - objectiveBefore);
+      loss = l.detach();
+    }
     auto t2 = Clock::now();
     optimizer_->step();
-    optimizer_->zero_grad();
+    // A replay writes the gradients into the buffers it recorded.
+    if (!graph_)
+      optimizer_->zero_grad();
     syncForProfile();
     profile_.optimizer += seconds(t2);
     ++profile_.iterations;
     profile_.trajectories += t.batch;
-    loss = l.detach();
     int64_t done = it + 1;
     bool evalNow =
         (t.evalEvery > 0 && done % t.evalEvery == 0) || done == t.iterations;
@@ -608,6 +650,44 @@ Metrics Trainer::run() {
     last.wallSeconds = wallOffset_;
   }
   return last;
+}
+
+bool Trainer::replayGraph(int64_t it) {
+  auto t0 = Clock::now();
+  if (!graph_) {
+    // Gradients recorded from no gradient are written, not accumulated, at
+    // each replay, into buffers of the graph's pool.
+    for (auto &[name, p] : params_)
+      p.mutable_grad().reset();
+    auto graph = std::make_unique<CudaGraph>();
+    capturing_ = true;
+    try {
+      graph->capture([&] {
+        Rollout r = sample(program_.train().batch, horizon_);
+        if (seen_.defined())
+          seen_.index_fill_(0, program_.stateIndex(r.final), true);
+        torch::Tensor l = loss(r);
+        l.backward();
+        graphLoss_ = l.detach();
+        graphLogReward_ = r.logReward;
+      });
+    } catch (const std::exception &e) {
+      capturing_ = false;
+      std::fprintf(stderr,
+                   "gfl: warning: recording the CUDA graph failed (%s); "
+                   "training goes on without graphs\n",
+                   e.what());
+      graphLoss_ = graphLogReward_ = torch::Tensor();
+      return false;
+    }
+    capturing_ = false;
+    graph_ = std::move(graph);
+  }
+  iteration_.fill_(it);
+  graph_->replay();
+  syncForProfile();
+  profile_.graph += seconds(t0);
+  return true;
 }
 
 void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {

@@ -1,8 +1,8 @@
 //===- gfl-run.cpp - Train, sample, evaluate and inspect artifacts --------===//
 //
-//   gfl-run train  ARTIFACT [--device cpu|cuda] [--out DIR] [--iterations N]
-//                  [--batch N] [--seed N] [--checkpoint FILE] [--resume]
-//                  [--set K=V]
+//   gfl-run train  ARTIFACT [--device cpu|cuda] [--cuda-graph on|off]
+//                  [--out DIR] [--iterations N] [--batch N] [--seed N]
+//                  [--checkpoint FILE] [--resume] [--set K=V]
 //   gfl-run sample ARTIFACT --checkpoint FILE -n N -o FILE.csv
 //   gfl-run eval   ARTIFACT --checkpoint FILE
 //   gfl-run info   ARTIFACT
@@ -34,6 +34,8 @@ struct UsageError : std::runtime_error {
 const char *kUsage =
     "usage: gfl-run train|sample|eval|info ARTIFACT [options]\n"
     "  --device cpu|cuda     where to run (cpu)\n"
+    "  --cuda-graph on|off   replay each training iteration from one CUDA\n"
+    "                        graph where shapes allow (on; GPU only)\n"
     "  --out DIR             metrics.jsonl and checkpoint.pt (run)\n"
     "  --iterations N        --batch N        --seed N\n"
     "  --checkpoint FILE     checkpoint to write (train) or read\n"
@@ -47,7 +49,7 @@ const char *kUsage =
 struct Options {
   std::string command, artifact, device = "cpu", out = "run", checkpoint,
                                  output;
-  bool resume = false, quiet = false, profile = false;
+  bool resume = false, quiet = false, profile = false, cudaGraph = true;
   std::optional<int64_t> iterations, batch, seed, samples;
   std::vector<std::pair<std::string, std::string>> sets;
 };
@@ -83,7 +85,12 @@ Options parse(int argc, char **argv) {
     };
     if (a == "--device")
       o.device = value();
-    else if (a == "--out")
+    else if (a == "--cuda-graph") {
+      std::string v = value();
+      if (v != "on" && v != "off")
+        throw UsageError("--cuda-graph expects on or off, got '" + v + "'");
+      o.cudaGraph = v == "on";
+    } else if (a == "--out")
       o.out = value();
     else if (a == "--checkpoint")
       o.checkpoint = value();
@@ -224,6 +231,7 @@ int run(const Options &o) {
   topts.resume = o.resume;
   topts.progress = !o.quiet;
   topts.profile = o.profile;
+  topts.cudaGraph = o.cudaGraph;
   Trainer trainer(*program, topts);
   if (o.command == "train") {
     printMetrics(trainer.run());

@@ -5,18 +5,23 @@
 //     initialized) networks, the GPU rollout draws the CPU rollout's actions;
 //   - hypergrid 2D H8 trained with TB on the GPU reaches the CPU's exact-L1
 //     bound (train-hypergrid.test's setting: batch 128, 250 iterations,
-//     L1 <= 0.05, log Z within 0.1 of 3.1091).
+//     L1 <= 0.05, log Z within 0.1 of 3.1091), with and without CUDA graphs;
+//   - iterations replayed from a CUDA graph give the losses of iterations
+//     run one kernel at a time (so the replays draw new trajectories and
+//     train the current networks).
 // Needs LibTorch with CUDA and a GPU; otherwise every test skips and says
 // why. Label `cuda`.
 //
 //===----------------------------------------------------------------------===//
 
+#include "gfl/Runtime/Json.h"
 #include "gfl/Runtime/TorchCompat.h"
 #include "gfl/Runtime/Trainer.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 using namespace gfl;
 
@@ -36,11 +41,48 @@ protected:
     gpu_->useDevice(torch::Device(torch::kCUDA, 0));
   }
 
-  static TrainerOptions quiet(const std::string &out = "") {
+  static TrainerOptions quiet(const std::string &out = "",
+                              bool cudaGraph = true) {
     TrainerOptions o;
     o.progress = false;
     o.outDir = out;
+    o.cudaGraph = cudaGraph;
     return o;
+  }
+
+  static std::string tempDir(const std::string &name) {
+    return (std::filesystem::temp_directory_path() / name).string();
+  }
+
+  /// Field `key` of every line of DIR/metrics.jsonl.
+  static std::vector<double> metricsOf(const std::string &dir,
+                                       const std::string &key) {
+    std::ifstream in(dir + "/metrics.jsonl");
+    std::vector<double> values;
+    for (std::string line; std::getline(in, line);) {
+      std::string error;
+      auto v = json::parse(line, error);
+      EXPECT_TRUE(v) << error;
+      if (v && v->get(key) && v->get(key)->isNumber())
+        values.push_back(v->get(key)->asNumber());
+    }
+    return values;
+  }
+
+  void trainHypergridToTheCpuBound(bool cudaGraph) {
+    TrainSpec &t = gpu_->train();
+    t.batch = 128;
+    t.iterations = 250;
+    t.seed = 1;
+    t.evalEvery = 0;
+    Trainer trainer(*gpu_, quiet(tempDir("gfl-cuda-trainer"), cudaGraph));
+    Metrics m = trainer.run();
+    std::cout << m.json() << "\n" << trainer.profile().json() << "\n";
+    EXPECT_EQ(trainer.graphed(), cudaGraph);
+    ASSERT_TRUE(m.l1 && m.logz);
+    EXPECT_LE(*m.l1, 0.05);
+    EXPECT_NEAR(*m.logz, 3.1091, 0.1);
+    EXPECT_EQ(m.modesFound, 4);
   }
 
   std::unique_ptr<Program> cpu_, gpu_;
@@ -71,25 +113,51 @@ TEST_F(CudaTrainer, SameSeedSameTrajectories) {
 }
 
 TEST_F(CudaTrainer, HypergridTbReachesTheCpuBound) {
-  TrainSpec &t = gpu_->train();
-  t.batch = 128;
-  t.iterations = 250;
-  t.seed = 1;
-  t.evalEvery = 0;
-  std::string out =
-      (std::filesystem::temp_directory_path() / "gfl-cuda-trainer").string();
-  Trainer trainer(*gpu_, quiet(out));
-  Metrics m = trainer.run();
-  std::cout << m.json() << "\n";
-  ASSERT_TRUE(m.l1 && m.logz);
-  EXPECT_LE(*m.l1, 0.05);
-  EXPECT_NEAR(*m.logz, 3.1091, 0.1);
-  EXPECT_EQ(m.modesFound, 4);
+  trainHypergridToTheCpuBound(/*cudaGraph=*/true);
+}
+
+TEST_F(CudaTrainer, HypergridTbReachesTheCpuBoundWithoutGraphs) {
+  trainHypergridToTheCpuBound(/*cudaGraph=*/false);
+}
+
+TEST_F(CudaTrainer, GraphReplaysGiveTheLossesOfKernelByKernelIterations) {
+  // Iteration 0 runs kernel by kernel in both; 1 is recorded and replayed,
+  // 2.. are replays. Padding to the horizon changes the loss only by
+  // rounding, so the first iterations' trajectories are the same.
+  std::vector<double> losses[2], l1s[2];
+  for (bool graph : {true, false}) {
+    std::string error;
+    auto program = Program::load(GFL_HYPERGRID_2D, error);
+    ASSERT_TRUE(program) << error;
+    program->useDevice(torch::Device(torch::kCUDA, 0));
+    TrainSpec &t = program->train();
+    t.batch = 64;
+    t.iterations = 5;
+    t.seed = 3;
+    t.evalEvery = 1;
+    std::string dir = tempDir(graph ? "gfl-cuda-graph" : "gfl-cuda-eager");
+    Trainer trainer(*program, quiet(dir, graph));
+    trainer.run();
+    EXPECT_EQ(trainer.graphed(), graph);
+    if (graph)
+      EXPECT_GT(trainer.profile().graph, 0);
+    losses[graph] = metricsOf(dir, "loss");
+    l1s[graph] = metricsOf(dir, "l1");
+  }
+  ASSERT_EQ(losses[0].size(), 5u);
+  ASSERT_EQ(losses[1].size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    SCOPED_TRACE("iteration " + std::to_string(i + 1));
+    EXPECT_NEAR(losses[1][i], losses[0][i],
+                1e-4 * (1 + std::abs(losses[0][i])));
+    EXPECT_NEAR(l1s[1][i], l1s[0][i], 1e-5);
+  }
+  // The replays trained: the iterations' losses differ.
+  EXPECT_NE(losses[1][3], losses[1][4]);
 }
 
 TEST_F(CudaTrainer, CheckpointsMoveBetweenDevices) {
-  std::string dir =
-      (std::filesystem::temp_directory_path() / "gfl-cuda-ckpt").string();
+  std::string dir = tempDir("gfl-cuda-ckpt");
   std::filesystem::create_directories(dir);
   gpu_->train().iterations = 20;
   gpu_->train().evalEvery = 0;

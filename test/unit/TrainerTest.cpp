@@ -2,13 +2,17 @@
 //
 // On a GPU the rollout asks "have all trajectories ended?" only every few
 // steps and trims the no-op steps after the end. Here every check interval
-// must give the rollout (and the loss) of the per-step check.
+// must give the rollout (and the loss) of the per-step check. A CUDA graph
+// records a rollout padded to the horizon; padding must change neither the
+// loss nor the gradients of any objective.
 //
 //===----------------------------------------------------------------------===//
 
 #include "gfl/Runtime/Trainer.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 using namespace gfl;
 
@@ -75,6 +79,73 @@ TEST(TrainerRollout, EveryTrajectoryEndsAndTheLastColumnIsPadding) {
   EXPECT_TRUE(r.exited.all().item<bool>());
   EXPECT_EQ(static_cast<int64_t>(r.states.size()), r.steps + 1);
   EXPECT_EQ(r.features.size(0), r.steps + 1);
+}
+
+TEST(TrainerRollout, HorizonIsTheLongestTrajectoryAndTheExit) {
+  // D (H - 1) moves and the exit.
+  for (auto [path, horizon] :
+       {std::pair<const char *, int64_t>{GFL_HYPERGRID_2D, 2 * 7 + 1},
+        {GFL_HYPERGRID_4D, 4 * 7 + 1}}) {
+    std::string error;
+    auto program = Program::load(path, error);
+    ASSERT_TRUE(program) << error;
+    Trainer trainer(*program, quietWithEndChecksEvery(1));
+    EXPECT_EQ(trainer.horizon(), horizon) << path;
+  }
+}
+
+TEST(TrainerRollout, TooFewPaddedStepsIsAnError) {
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  Trainer trainer(*program, quietWithEndChecksEvery(1));
+  try {
+    trainer.rollout(0, 64, 2);
+    FAIL() << "a 2-step padded rollout of 64 trajectories ended them all";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("did not end within 2 steps"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(TrainerRollout, PaddingToTheHorizonKeepsLossAndGradients) {
+  for (const char *objective : {"tb", "db", "subtb", "fldb", "mdb", "fm"}) {
+    SCOPED_TRACE(objective);
+    std::string error;
+    auto program = Program::load(std::string(GFL_TEST_ARTIFACTS_DIR) +
+                                     "/stdlib_" + objective + ".gflx",
+                                 error);
+    ASSERT_TRUE(program) << error;
+    // Same seed: the two trainers start from the same networks.
+    Trainer trimmed(*program, quietWithEndChecksEvery(1));
+    Trainer padded(*program, quietWithEndChecksEvery(1));
+    ASSERT_GT(padded.horizon(), 0);
+    Rollout a = trimmed.rollout(3, 64);
+    Rollout b = padded.rollout(3, 64, padded.horizon());
+    ASSERT_LT(a.steps, b.steps);
+    EXPECT_EQ(b.steps, padded.horizon());
+    EXPECT_TRUE(torch::equal(a.actions, b.actions.slice(1, 0, a.steps + 1)));
+    EXPECT_TRUE(b.actions.slice(1, a.steps).eq(-1).all().item<bool>());
+    EXPECT_TRUE(torch::equal(a.n, b.n));
+    EXPECT_TRUE(torch::equal(a.exited, b.exited));
+    EXPECT_TRUE(torch::equal(a.logReward, b.logReward));
+    torch::Tensor la = trimmed.loss(a), lb = padded.loss(b);
+    EXPECT_NEAR(la.item<double>(), lb.item<double>(),
+                1e-6 * (1 + std::fabs(la.item<double>())));
+    la.backward();
+    lb.backward();
+    auto pa = trimmed.model()->namedParams(),
+         pb = padded.model()->namedParams();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) {
+      SCOPED_TRACE(pa[i].first);
+      torch::Tensor ga = pa[i].second.grad(), gb = pb[i].second.grad();
+      ASSERT_EQ(ga.defined(), gb.defined());
+      if (ga.defined())
+        EXPECT_TRUE(torch::allclose(ga, gb, 1e-4, 1e-6))
+            << "max difference " << (ga - gb).abs().max().item<double>();
+    }
+  }
 }
 
 TEST(TrainerDevice, CudaNeedsLibTorchWithCudaAndAGpu) {

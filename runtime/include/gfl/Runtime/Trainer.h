@@ -12,7 +12,9 @@
 // Everything runs on the program's device (Program::useDevice). On a GPU an
 // iteration reads nothing back to the host but one "have all trajectories
 // ended?" per few sampling steps; losses and rewards are read only for
-// progress output and evaluation.
+// progress output and evaluation. Where the longest trajectory is known
+// (enumerable environments), steps 1-3 of every iteration are recorded once
+// in a CUDA graph and replayed, the rollout padded to that length.
 //
 // gfl::Evaluator computes the exact terminating distribution of the learned
 // sampler for enumerable environments by dynamic programming over the
@@ -69,6 +71,8 @@ public:
   /// Indices (state codes) of the modes: terminating states with the
   /// highest reward.
   const std::set<int64_t> &modes() const { return modes_; }
+  /// Edges on the longest path from s0.
+  int64_t longestPath() const { return longestPath_; }
   double logZTrue() const { return logZTrue_; }
 
 private:
@@ -83,6 +87,7 @@ private:
   std::set<int64_t> modes_;
   double logZTrue_ = 0;
   double logR0_ = 0; // log R(s0)
+  int64_t longestPath_ = 0;
   // What the training objective reads decides how log Z is estimated.
   bool readsLogZ_ = false, readsLogF_ = false, readsEnergy_ = false,
        readsExit_ = false, readsEdgeFlows_ = false;
@@ -94,6 +99,7 @@ struct Profile {
   double networks = 0;  // forward over visited states + backward through them
   double objective = 0; // compiled policy log-prob and objective kernels
   double optimizer = 0;
+  double graph = 0; // replays of the recorded rollout, networks and objective
   int64_t iterations = 0;
   int64_t trajectories = 0;
   std::string json() const;
@@ -110,20 +116,35 @@ struct TrainerOptions {
   /// Sampling steps between checks that every trajectory has ended (a
   /// host round trip); 0: 1 on the CPU, 8 on a GPU.
   int64_t endCheckEvery = 0;
+  /// On a GPU, record an iteration's rollout, loss and backward pass in a
+  /// CUDA graph and replay it (where the horizon is known).
+  bool cudaGraph = true;
 };
+
+class CudaGraph;
 
 class Trainer {
 public:
   Trainer(Program &program, TrainerOptions options);
+  ~Trainer();
 
   /// Runs the remaining iterations (all, or from a resumed checkpoint).
   /// Returns the final metrics.
   Metrics run();
 
-  /// Draws a batch of trajectories with the current networks.
-  Rollout rollout(int64_t iteration, int64_t batch);
+  /// Draws a batch of trajectories with the current networks. With `steps`
+  /// > 0 it takes exactly that many sampling steps and reads nothing back
+  /// (the padded rollout a CUDA graph records); it must cover the longest
+  /// trajectory (horizon()).
+  Rollout rollout(int64_t iteration, int64_t batch, int64_t steps = 0);
   /// The batch loss (mean over trajectories), differentiable.
   torch::Tensor loss(const Rollout &r);
+
+  /// Sampling steps that cover every trajectory: the longest path in the
+  /// state graph plus the exit; 0 when unknown (not enumerable).
+  int64_t horizon() const { return horizon_; }
+  /// True when training replays a CUDA graph (set by run()).
+  bool graphed() const { return graph_ != nullptr; }
 
   Model &model() { return model_; }
   const Profile &profile() const { return profile_; }
@@ -138,6 +159,11 @@ private:
   void buildOptimizer();
   /// With options_.profile on a GPU, waits for the device.
   void syncForProfile() const;
+  /// Draws at the iteration in iteration_ (see rollout()).
+  Rollout sample(int64_t batch, int64_t steps);
+  /// Iteration `it` through the CUDA graph, recording it first; false when
+  /// the recording fails (training goes on without graphs).
+  bool replayGraph(int64_t it);
 
   Program &program_;
   TrainerOptions options_;
@@ -148,6 +174,10 @@ private:
   torch::Tensor seen_;             // [states] bool: sampled as a terminal state
   torch::Tensor modeCodes_;        // the evaluator's modes, on the device
   torch::Tensor iteration_;        // [1] int64: the sampler's iteration
+  int64_t horizon_ = 0;
+  std::unique_ptr<CudaGraph> graph_;
+  bool capturing_ = false;
+  torch::Tensor graphLoss_, graphLogReward_; // written by each replay
   double wallOffset_ = 0;          // seconds trained before a resume
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
   std::set<std::string> reads_;    // network outputs the objective reads
