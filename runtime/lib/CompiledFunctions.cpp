@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 
 namespace gfl {
@@ -15,8 +16,9 @@ const char *const kLearnedInputs[8] = {
     "log_pf",      "log_pb",      "log_f",        "log_z",
     "log_pf_exit", "log_in_flow", "log_out_flow", "log_exit_flow"};
 
-double *&kernelTimer() {
-  static thread_local double *timer = nullptr;
+std::atomic<double *> &kernelTimer() {
+  // Process-wide: on a GPU, LibTorch runs backward passes on its own thread.
+  static std::atomic<double *> timer{nullptr};
   return timer;
 }
 
@@ -29,10 +31,13 @@ struct KernelTiming {
   std::chrono::steady_clock::time_point start =
       std::chrono::steady_clock::now();
   ~KernelTiming() {
-    if (double *t = kernelTimer())
+    static std::mutex lock;
+    if (double *t = kernelTimer()) {
+      std::lock_guard<std::mutex> guard(lock);
       *t += std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                           start)
                 .count();
+    }
   }
 };
 

@@ -14,13 +14,15 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <map>
 #include <string>
 
 namespace gfl {
 
-/// Where compiled kernel calls add their time (null: nowhere).
-double *&kernelTimer();
+/// Where compiled kernel calls add their time (null: nowhere), from any
+/// thread.
+std::atomic<double *> &kernelTimer();
 
 /// log pi(a | s) of a masked log-softmax policy [N]; rows with action -1
 /// give 0.

@@ -1,6 +1,7 @@
 //===- CudaGraph.cpp - at::cuda::CUDAGraph behind GFL_TORCH_CUDA ---------===//
 
 #include "CudaGraph.h"
+#include "gfl/Runtime/TorchCompat.h"
 
 #include <optional>
 #include <stdexcept>
@@ -56,8 +57,9 @@ CudaGraph::CudaGraph() : impl_(std::make_unique<Impl>()) {}
 CudaGraph::~CudaGraph() = default;
 
 namespace {
-/// A graph whose recording failed may still be referenced by the caching
-/// allocator (its pool's routing filter), so it is never destroyed.
+/// A graph whose recording failed is never destroyed: the caching allocator
+/// may still hold its pool (and, before LibTorch 2.4, a routing filter that
+/// refers to the graph).
 void keepForever(std::unique_ptr<at::cuda::CUDAGraph> graph) {
   static auto *failed = new std::vector<std::unique_ptr<at::cuda::CUDAGraph>>;
   failed->push_back(std::move(graph));
@@ -75,9 +77,10 @@ void CudaGraph::capture(const std::function<void()> &body) {
     throw std::runtime_error("a CUDA graph cannot be recorded on the default "
                              "stream");
   auto graph = std::make_unique<at::cuda::CUDAGraph>();
+  c10::cuda::MempoolId_t pool = at::cuda::graph_pool_handle();
   bool begun = false;
   try {
-    graph->capture_begin();
+    graph->capture_begin(pool);
     begun = true;
     body();
     begun = false;
@@ -91,6 +94,7 @@ void CudaGraph::capture(const std::function<void()> &body) {
       } catch (...) {
       }
     }
+    compat::stopAllocatingToPool(c10::cuda::current_device(), pool);
     keepForever(std::move(graph));
     throw std::runtime_error(reason);
   }

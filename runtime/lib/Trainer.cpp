@@ -571,11 +571,17 @@ Metrics Trainer::run() {
   std::optional<CudaSideStream> sideStream;
   if (graphs)
     sideStream.emplace();
+  // A graph from an earlier run is recorded again; gradients left by its
+  // replays must not be accumulated into.
+  for (auto &[name, p] : params_)
+    p.mutable_grad().reset();
+  graph_.reset();
   for (int64_t it = start; it < t.iterations; ++it) {
     syncForProfile();
-    if (graphs && it > start)
-      graphs = replayGraph(it); // false: the recording failed
-    if (graph_) {
+    // Iteration `start` is the warm-up; the next one records the graph.
+    bool replayed = graphs && it > start && replayGraph(it);
+    graphs = graphs && (replayed || it == start); // off if recording failed
+    if (replayed) {
       loss = graphLoss_;
       logReward = graphLogReward_;
     } else {
@@ -673,6 +679,10 @@ bool Trainer::replayGraph(int64_t it) {
       });
     } catch (const std::exception &e) {
       capturing_ = false;
+      // Gradients made while recording point into the failed graph's pool
+      // and hold nothing computed.
+      for (auto &[name, p] : params_)
+        p.mutable_grad().reset();
       std::fprintf(stderr,
                    "gfl: warning: recording the CUDA graph failed (%s); "
                    "training goes on without graphs\n",

@@ -14,6 +14,7 @@
 #include <torch/version.h>
 
 #ifdef GFL_TORCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
 
@@ -50,6 +51,28 @@ inline void *currentCudaStream() {
   return nullptr;
 #endif
 }
+
+#ifdef GFL_TORCH_CUDA
+/// Stops the caching allocator from routing allocations to the private pool
+/// of a CUDA graph whose recording failed: at::cuda::CUDAGraph::capture_end
+/// skips that when cudaStreamEndCapture fails, and the allocator would go on
+/// treating a recording as under way. LibTorch 2.4 and later; before, a
+/// no-op. Harmless when the recording already ended.
+inline void stopAllocatingToPool(c10::DeviceIndex device,
+                                 c10::cuda::MempoolId_t pool) {
+#if TORCH_VERSION_MAJOR > 2 ||                                                 \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  try {
+    c10::cuda::CUDACachingAllocator::endAllocateToPool(device, pool);
+  } catch (const c10::Error &) {
+    // Not recording to that pool any more.
+  }
+#else
+  (void)device;
+  (void)pool;
+#endif
+}
+#endif
 
 } // namespace gfl::compat
 
