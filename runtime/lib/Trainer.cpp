@@ -312,6 +312,11 @@ Trainer::Trainer(Program &program, TrainerOptions options)
 
 Trainer::~Trainer() = default;
 
+void Trainer::dropGradients() {
+  for (auto &[name, p] : params_)
+    p.mutable_grad().reset();
+}
+
 void Trainer::syncForProfile() const {
   if (options_.profile && program_.device().is_cuda())
     torch::cuda::synchronize();
@@ -357,10 +362,10 @@ void Trainer::buildOptimizer() {
 
 Rollout Trainer::rollout(int64_t iteration, int64_t batch, int64_t steps) {
   iteration_.fill_(iteration);
-  return sample(batch, steps);
+  return sample(batch, steps, /*checkEnded=*/true);
 }
 
-Rollout Trainer::sample(int64_t batch, int64_t steps) {
+Rollout Trainer::sample(int64_t batch, int64_t steps, bool checkEnded) {
   torch::NoGradGuard noGrad;
   const EnvSpec &env = program_.env();
   const TrainSpec &t = program_.train();
@@ -420,7 +425,7 @@ Rollout Trainer::sample(int64_t batch, int64_t steps) {
   // T: the steps taken while some trajectory was still running (all of
   // them for a padded rollout).
   int64_t T = static_cast<int64_t>(actList.size());
-  if (steps > 0 && !capturing_ && !ended.all().item<bool>())
+  if (steps > 0 && checkEnded && !ended.all().item<bool>())
     throw std::runtime_error("trajectories did not end within " +
                              std::to_string(steps) + " steps");
   if (steps == 0 && every > 1 && T > 0)
@@ -573,8 +578,7 @@ Metrics Trainer::run() {
     sideStream.emplace();
   // A graph from an earlier run is recorded again; gradients left by its
   // replays must not be accumulated into.
-  for (auto &[name, p] : params_)
-    p.mutable_grad().reset();
+  dropGradients();
   graph_.reset();
   for (int64_t it = start; it < t.iterations; ++it) {
     syncForProfile();
@@ -663,13 +667,12 @@ bool Trainer::replayGraph(int64_t it) {
   if (!graph_) {
     // Gradients recorded from no gradient are written, not accumulated, at
     // each replay, into buffers of the graph's pool.
-    for (auto &[name, p] : params_)
-      p.mutable_grad().reset();
+    dropGradients();
     auto graph = std::make_unique<CudaGraph>();
-    capturing_ = true;
     try {
       graph->capture([&] {
-        Rollout r = sample(program_.train().batch, horizon_);
+        Rollout r =
+            sample(program_.train().batch, horizon_, /*checkEnded=*/false);
         if (seen_.defined())
           seen_.index_fill_(0, program_.stateIndex(r.final), true);
         torch::Tensor l = loss(r);
@@ -678,11 +681,9 @@ bool Trainer::replayGraph(int64_t it) {
         graphLogReward_ = r.logReward;
       });
     } catch (const std::exception &e) {
-      capturing_ = false;
       // Gradients made while recording point into the failed graph's pool
       // and hold nothing computed.
-      for (auto &[name, p] : params_)
-        p.mutable_grad().reset();
+      dropGradients();
       std::fprintf(stderr,
                    "gfl: warning: recording the CUDA graph failed (%s); "
                    "training goes on without graphs\n",
@@ -690,7 +691,6 @@ bool Trainer::replayGraph(int64_t it) {
       graphLoss_ = graphLogReward_ = torch::Tensor();
       return false;
     }
-    capturing_ = false;
     graph_ = std::move(graph);
   }
   iteration_.fill_(it);

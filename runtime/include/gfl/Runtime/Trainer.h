@@ -159,8 +159,12 @@ private:
   void buildOptimizer();
   /// With options_.profile on a GPU, waits for the device.
   void syncForProfile() const;
-  /// Draws at the iteration in iteration_ (see rollout()).
-  Rollout sample(int64_t batch, int64_t steps);
+  /// Draws at the iteration in iteration_ (see rollout()). `checkEnded`:
+  /// a padded rollout checks that every trajectory ended (a host read,
+  /// which a CUDA graph recording cannot make).
+  Rollout sample(int64_t batch, int64_t steps, bool checkEnded);
+  /// Makes every parameter's gradient undefined (not zero).
+  void dropGradients();
   /// Iteration `it` through the CUDA graph, recording it first; false when
   /// the recording fails (training goes on without graphs).
   bool replayGraph(int64_t it);
@@ -171,14 +175,13 @@ private:
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;
   std::optional<Evaluator> evaluator_;
-  torch::Tensor seen_;             // [states] bool: sampled as a terminal state
-  torch::Tensor modeCodes_;        // the evaluator's modes, on the device
-  torch::Tensor iteration_;        // [1] int64: the sampler's iteration
+  torch::Tensor seen_;      // [states] bool: sampled as a terminal state
+  torch::Tensor modeCodes_; // the evaluator's modes, on the device
+  torch::Tensor iteration_; // [1] int64: the sampler's iteration
   int64_t horizon_ = 0;
   std::unique_ptr<CudaGraph> graph_;
-  bool capturing_ = false;
   torch::Tensor graphLoss_, graphLogReward_; // written by each replay
-  double wallOffset_ = 0;          // seconds trained before a resume
+  double wallOffset_ = 0;                    // seconds trained before a resume
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
   std::set<std::string> reads_;    // network outputs the objective reads
   bool readsEdgeFlows_ = false;    // log_in_flow, log_out_flow, log_exit_flow
