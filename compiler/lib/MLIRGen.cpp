@@ -64,18 +64,25 @@ Attribute MLIRGenImpl::constAttr(const ConstValue &v) {
   return DenseElementsAttr::get(type, elems);
 }
 
-Block *MLIRGenImpl::beginRegion(Region &region, Location l,
-                                size_t extraI32Args) {
+Block *MLIRGenImpl::beginRegion(Region &region, Location l, size_t extraI32Args,
+                                bool withConditions) {
   SmallVector<mlir::Type> types;
   for (const StateInfo &s : checked_.env->states)
     types.push_back(mlirType(s.type));
   for (size_t i = 0; i < extraI32Args; ++i)
     types.push_back(b_.getI32Type());
+  if (withConditions)
+    for (const ConditionInfo &c : checked_.env->conditions)
+      types.push_back(mlirType(c.type));
   SmallVector<Location> locs(types.size(), l);
   Block *block = b_.createBlock(&region, {}, types, locs);
   size_t n = checked_.env->states.size();
   state_.assign(block->args_begin(), block->args_begin() + n);
-  actionArgs_.assign(block->args_begin() + n, block->args_end());
+  auto extra = block->getArguments().drop_front(n);
+  actionArgs_.assign(extra.begin(), extra.end());
+  conditionArgs_.clear();
+  if (withConditions)
+    std::swap(actionArgs_, conditionArgs_);
   locals_.clear();
   return block;
 }
@@ -97,6 +104,11 @@ void MLIRGenImpl::genEnv(const EnvInfo &env) {
                             TypeAttr::get(mlirType(s.type)), lo, hi,
                             cast<TypedAttr>(constAttr(init)));
   }
+  for (const ConditionInfo &c : env.conditions)
+    b_.create<mlir::gfl::ConditionOp>(
+        loc(c.decl->range), b_.getStringAttr(c.name),
+        TypeAttr::get(mlirType(c.type)), b_.getStringAttr(c.distribution),
+        b_.getDenseF64ArrayAttr(c.params), b_.getDenseF64ArrayAttr(c.value));
   for (const ActionInfo &a : env.actions)
     genAction(a);
 
@@ -119,7 +131,8 @@ void MLIRGenImpl::genEnv(const EnvInfo &env) {
   {
     auto reward = b_.create<mlir::gfl::LogRewardOp>(loc(decl.rewardRange));
     OpBuilder::InsertionGuard g(b_);
-    beginRegion(reward.getBody(), loc(decl.rewardRange));
+    beginRegion(reward.getBody(), loc(decl.rewardRange), 0,
+                /*withConditions=*/true);
     Location l = loc(decl.reward->range);
     Value r = convert(gen(*decl.reward), decl.reward->type, ScalarKind::Float,
                       l);

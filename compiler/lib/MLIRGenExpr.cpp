@@ -147,6 +147,8 @@ Value MLIRGenImpl::genName(const NameExpr &e) {
   case BindingKind::Let:
   case BindingKind::Iterator:
     return locals_.at(bd.decl);
+  case BindingKind::Condition:
+    return conditionArgs_.at(bd.index);
   case BindingKind::Network:
     // A scalar network read in an objective: the learned log Z.
     return b_.create<mlir::gfl::TrajScalarOp>(l, b_.getF32Type(),

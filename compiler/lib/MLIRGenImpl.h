@@ -27,8 +27,11 @@ private:
   // Declarations (MLIRGen.cpp).
   void genEnv(const EnvInfo &env);
   void genAction(const ActionInfo &action);
+  /// A region's entry block: the state fields, then `extraI32Args` action
+  /// parameters or (`withConditions`, the reward) the conditions.
   mlir::Block *beginRegion(mlir::Region &region, mlir::Location loc,
-                           size_t extraI32Args = 0);
+                           size_t extraI32Args = 0,
+                           bool withConditions = false);
   void genObjective(const ObjectiveInfo &obj);
   mlir::Attribute constAttr(const ConstValue &v);
 
@@ -78,9 +81,10 @@ public:
   mlir::StringAttr fileName_, libraryName_;
 
   // Values in scope while emitting a region.
-  std::vector<mlir::Value> state_;        // current state field values
-  std::vector<mlir::Value> actionArgs_;   // action parameters (i32)
-  std::vector<mlir::Value> objectiveArgs_; // objective arguments
+  std::vector<mlir::Value> state_;             // current state field values
+  std::vector<mlir::Value> actionArgs_;        // action parameters (i32)
+  std::vector<mlir::Value> conditionArgs_;     // conditions (the reward)
+  std::vector<mlir::Value> objectiveArgs_;     // objective arguments
   std::map<const void *, mlir::Value> locals_; // Let* / ReduceIter* -> value
 };
 

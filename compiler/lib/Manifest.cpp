@@ -70,6 +70,38 @@ Object configJson(const ConfigCall &c) {
   return Object{{"name", c.name}, {"args", std::move(args)}};
 }
 
+Object scheduleJson(const ScheduleInfo &s) {
+  return Object{{"start", s.start}, {"end", s.end}, {"over", s.over}};
+}
+
+Object samplerJson(const SamplerInfo &s) {
+  Array replay;
+  for (const ReplayInfo &r : s.replay)
+    replay.push_back(Object{{"capacity", r.capacity},
+                            {"fraction", r.fraction},
+                            {"priority", r.priority},
+                            {"temperature", r.temperature},
+                            {"evict", r.evict},
+                            {"insert", r.insert}});
+  Object o{{"epsilon", scheduleJson(s.epsilon)},
+           {"temperature", scheduleJson(s.temperature)},
+           {"replay", std::move(replay)}};
+  if (const auto &ls = s.localSearch)
+    o["local_search"] = Object{{"backtrack", ls->backtrack},
+                               {"rounds", ls->rounds},
+                               {"accept", ls->accept},
+                               {"keep_originals", ls->keepOriginals}};
+  return o;
+}
+
+Object lrScheduleJson(const LrScheduleInfo &l) {
+  return Object{{"kind", l.kind},
+                {"warmup", l.warmup},
+                {"min", l.min},
+                {"every", l.every},
+                {"gamma", l.gamma}};
+}
+
 Array shapeJson(const Type &t) {
   Array a;
   for (int64_t d : t.shape)
@@ -139,6 +171,21 @@ Object buildManifest(const CheckedProgram &checked,
       states.push_back(std::move(st));
     }
     e["states"] = std::move(states);
+    Array conditions;
+    for (const ConditionInfo &c : env.conditions) {
+      Array params, value;
+      for (double p : c.params)
+        params.push_back(p);
+      for (double v : c.value)
+        value.push_back(v);
+      conditions.push_back(Object{{"name", c.name},
+                                  {"size", c.size()},
+                                  {"offset", c.offset},
+                                  {"distribution", c.distribution},
+                                  {"params", std::move(params)},
+                                  {"value", std::move(value)}});
+    }
+    e["conditions"] = std::move(conditions);
     Array actions;
     int64_t offset = 0;
     for (const ActionInfo &a : env.actions) {
@@ -171,7 +218,10 @@ Object buildManifest(const CheckedProgram &checked,
     switch (n.kind) {
     case NetKind::Mlp: {
       o["kind"] = "mlp";
-      o["input"] = n.input;
+      Array inputs;
+      for (const std::string &in : n.inputs)
+        inputs.push_back(in);
+      o["inputs"] = std::move(inputs);
       o["input_size"] = n.inputSize;
       o["output"] = n.output;
       o["output_size"] = n.outputSize;
@@ -228,7 +278,8 @@ Object buildManifest(const CheckedProgram &checked,
                         {"seed", t.seed},
                         {"optimizer", configJson(t.optimizer)},
                         {"optimizer_groups", std::move(groups)},
-                        {"sampler", configJson(t.sampler)},
+                        {"sampler", samplerJson(t.sampler)},
+                        {"lr_schedule", lrScheduleJson(t.lrSchedule)},
                         {"eval_every", t.evalEvery},
                         {"eval_metrics", std::move(metrics)}};
   }

@@ -57,10 +57,21 @@ int64_t EnvOp::getNumFlatActions() {
   return count;
 }
 
+SmallVector<ConditionOp, 2> EnvOp::getConditions() {
+  return llvm::to_vector<2>(getBody()->getOps<ConditionOp>());
+}
+
+SmallVector<Type> EnvOp::getConditionTypes() {
+  return llvm::map_to_vector(getConditions(),
+                             [](ConditionOp c) { return c.getType(); });
+}
+
 SmallVector<Type> EnvOp::getRegionArgTypes(Operation *child) {
   SmallVector<Type> types = getStateTypes();
   if (auto action = dyn_cast<ActionOp>(child))
     types.append(action.getNumParams(), IntegerType::get(getContext(), 32));
+  if (isa<LogRewardOp>(child))
+    types.append(getConditionTypes());
   return types;
 }
 
@@ -90,6 +101,8 @@ static LogicalResult verifyStateArgs(Operation *op, Region &region,
                               << numStates << " state argument(s)";
     if (isa<ActionOp>(op))
       diag << " and " << numParams << " parameter argument(s)";
+    if (isa<LogRewardOp>(op) && numParams > 0)
+      diag << " and " << numParams << " condition argument(s)";
     diag << ", got " << block.getNumArguments() << " argument(s)";
     return diag;
   }
@@ -102,6 +115,8 @@ static LogicalResult verifyStateArgs(Operation *op, Region &region,
                               << expected[i];
     if (i < numStates)
       diag << " (state \"" << StateOp(states[i]).getName() << "\")";
+    else if (isa<LogRewardOp>(op))
+      diag << " (condition #" << i - numStates << ")";
     else
       diag << " (action parameter #" << i - numStates << ")";
     return diag;
@@ -133,11 +148,15 @@ LogicalResult EnvOp::verifyRegions() {
       ++numLogRewards;
     } else if (isa<FeaturesOp>(op)) {
       ++numFeatures;
+    } else if (auto cond = dyn_cast<ConditionOp>(op)) {
+      if (stateNames.count(cond.getName()))
+        return cond.emitOpError() << "redefines state \"" << cond.getName()
+                                  << "\" of 'gfl.env' " << getSymNameAttr();
     } else {
       InFlightDiagnostic diag =
-          emitOpError() << "body may only contain gfl.state, gfl.action, "
-                           "gfl.stop, gfl.terminal, gfl.log_reward and "
-                           "gfl.features, found '"
+          emitOpError() << "body may only contain gfl.state, gfl.condition, "
+                           "gfl.action, gfl.stop, gfl.terminal, "
+                           "gfl.log_reward and gfl.features, found '"
                         << op.getName() << "'";
       diag.attachNote(op.getLoc()) << "see operation";
       return diag;
@@ -240,6 +259,54 @@ LogicalResult StateOp::verify() {
       return emitOpError() << "init value " << value
                            << " is outside the domain [" << lo << ", " << hi
                            << ")";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConditionOp
+//===----------------------------------------------------------------------===//
+
+int64_t ConditionOp::getSize() {
+  auto tensor = dyn_cast<RankedTensorType>(getType());
+  return tensor ? tensor.getNumElements() : 1;
+}
+
+LogicalResult ConditionOp::verify() {
+  Type type = getType();
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  bool ok = type.isF32() ||
+            (tensor && tensor.getRank() == 1 && tensor.hasStaticShape() &&
+             tensor.getElementType().isF32());
+  if (!ok)
+    return emitOpError() << "type must be f32 or a 1-D tensor of f32, got "
+                         << type;
+  StringRef dist = getDistribution();
+  int64_t size = getSize();
+  if (dist == "uniform" || dist == "loguniform") {
+    if (tensor)
+      return emitOpError() << "a " << dist << " condition is an f32";
+    if (getParams().size() != 2 || !(getParams()[0] < getParams()[1]))
+      return emitOpError() << dist << " expects params [lo, hi] with lo < hi";
+    if (dist == "loguniform" && !(getParams()[0] > 0))
+      return emitOpError() << "loguniform expects 0 < lo";
+  } else if (dist == "dirichlet") {
+    if (!tensor || size < 2)
+      return emitOpError() << "a dirichlet condition is a tensor of at least "
+                              "2 components";
+    if (static_cast<int64_t>(getParams().size()) != size)
+      return emitOpError() << "dirichlet expects one concentration per "
+                              "component ("
+                           << size << "), got " << getParams().size();
+    for (double a : getParams())
+      if (!(a > 0))
+        return emitOpError() << "dirichlet concentrations must be positive";
+  } else {
+    return emitOpError() << "unknown distribution \"" << dist
+                         << "\"; expected uniform, loguniform or dirichlet";
+  }
+  if (static_cast<int64_t>(getValue().size()) != size)
+    return emitOpError() << "value has " << getValue().size()
+                         << " element(s), expected " << size;
   return success();
 }
 

@@ -61,6 +61,7 @@ private:
         line("Keyword " + a.keyword->name, a.range);
         Nest n(depth_);
         expr(*a.value);
+        labeled("Over", a.over.get());
       } else {
         expr(*a.value);
       }
@@ -276,7 +277,10 @@ private:
         }
         line("Setting " + item.key.name, item.range);
         Nest n2(depth_);
-        expr(*item.value);
+        if (item.value)
+          expr(*item.value);
+        for (const ExprPtr &stage : item.stages)
+          expr(*stage);
         for (const GroupOverride &g : item.overrides) {
           line("Group " + g.group.name, g.range);
           Nest n3(depth_);
@@ -302,6 +306,14 @@ private:
         expr(*f.hi);
       }
       labeled("Init", f.init.get());
+    }
+    for (const ConditionDecl &c : e.conditions) {
+      line("Condition " + c.name.name, c.range);
+      Nest n2(depth_);
+      if (c.type)
+        typeSpec(*c.type);
+      expr(*c.distribution);
+      labeled("Value", c.value.get());
     }
     for (const ActionDecl &a : e.actions) {
       line("Action " + a.name.name, a.range);

@@ -111,6 +111,8 @@ const char *tokenKindName(TokenKind k) {
     return "'%'";
   case TokenKind::Caret:
     return "'^'";
+  case TokenKind::Tilde:
+    return "'~'";
   }
   return "token";
 }
@@ -350,6 +352,8 @@ Token Lexer::next() {
       return make(TokenKind::Percent, begin);
     case '^':
       return make(TokenKind::Caret, begin);
+    case '~':
+      return make(TokenKind::Tilde, begin);
     default:
       break;
     }

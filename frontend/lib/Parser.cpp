@@ -326,9 +326,11 @@ bool Parser::parseEnvItem(EnvDecl &env) {
     env.featuresRange = rangeFrom(begin);
     return true;
   }
+  if (t.isIdent("condition"))
+    return parseCondition(env);
   errorAtCurrent(fmt::format(
-      "expected an environment item ('state', 'action', 'stop', 'terminal', "
-      "'reward', 'log_reward' or 'features'), found {}",
+      "expected an environment item ('state', 'condition', 'action', 'stop', "
+      "'terminal', 'reward', 'log_reward' or 'features'), found {}",
       describe(t)));
   return false;
 }
@@ -378,6 +380,34 @@ bool Parser::parseStateField(EnvDecl &env) {
   }
   f.range = rangeFrom(begin);
   env.states.push_back(std::move(f));
+  return true;
+}
+
+/// `condition NAME (: TYPE)? ~ DISTRIBUTION(ARGS) (= VALUE)?`
+bool Parser::parseCondition(EnvDecl &env) {
+  SourceLoc begin = consume().range.begin;
+  ConditionDecl c;
+  if (!expectIdent(c.name, "a condition name after 'condition'"))
+    return false;
+  if (consumeIf(TokenKind::Colon)) {
+    TypeSpec t;
+    if (!parseTypeSpec(t))
+      return false;
+    c.type = std::move(t);
+  }
+  if (!expect(TokenKind::Tilde, "and a distribution after the condition name "
+                                "('~ uniform(lo, hi)')"))
+    return false;
+  c.distribution = parseExpr();
+  if (!c.distribution)
+    return false;
+  if (consumeIf(TokenKind::Assign)) {
+    c.value = parseExpr();
+    if (!c.value)
+      return false;
+  }
+  c.range = rangeFrom(begin);
+  env.conditions.push_back(std::move(c));
   return true;
 }
 
@@ -552,6 +582,11 @@ bool Parser::parseTrainItem(TrainDecl &train) {
         return false;
       item.metrics.push_back(std::move(metric));
     } while (consumeIf(TokenKind::Comma));
+  } else if (item.key.name == "sampler" && tok().is(TokenKind::LBrace) &&
+             !tok().atLineStart) {
+    item.kind = TrainItemKind::Value;
+    if (!parseSamplerStages(item))
+      return false;
   } else {
     item.kind = TrainItemKind::Value;
     if (tok().atLineStart || tok().is(TokenKind::RBrace)) {
@@ -568,6 +603,27 @@ bool Parser::parseTrainItem(TrainDecl &train) {
   }
   item.range = rangeFrom(begin);
   train.items.push_back(std::move(item));
+  return true;
+}
+
+/// `{ stage(options) ... }`, one stage per line (or separated by `;`).
+bool Parser::parseSamplerStages(TrainItem &item) {
+  SourceLoc open = consume().range.begin; // {
+  while (!tok().is(TokenKind::RBrace) && !tok().is(TokenKind::Eof)) {
+    if (consumeIf(TokenKind::Semicolon) || consumeIf(TokenKind::Comma))
+      continue;
+    ExprPtr stage = parseConfigValue();
+    if (!stage)
+      return false;
+    item.stages.push_back(std::move(stage));
+  }
+  if (!expect(TokenKind::RBrace, "to close the sampler stages"))
+    return false;
+  if (item.stages.empty()) {
+    diags_.error(SourceRange(open), "a sampler needs at least one stage such "
+                                    "as 'on_policy(epsilon 0.1)'");
+    return false;
+  }
   return true;
 }
 
@@ -1142,7 +1198,7 @@ bool Parser::parseCallArgs(std::vector<CallArg> &args, TokenKind close) {
     ExprPtr value = parseExpr();
     if (!value)
       return false;
-    args.push_back({std::nullopt, std::move(value), rangeFrom(begin)});
+    args.push_back({std::nullopt, std::move(value), nullptr, rangeFrom(begin)});
   } while (consumeIf(TokenKind::Comma));
   return true;
 }
@@ -1154,13 +1210,20 @@ bool Parser::parseConfigArg(std::vector<CallArg> &args) {
   CallArg arg;
   if (tok().is(TokenKind::Identifier)) {
     TokenKind next = peekTok().kind;
-    bool keyword = !peekTok().atLineStart &&
-                   (next == TokenKind::IntLiteral ||
-                    next == TokenKind::FloatLiteral ||
-                    next == TokenKind::StringLiteral ||
-                    next == TokenKind::Identifier ||
-                    next == TokenKind::LBracket || next == TokenKind::KwTrue ||
-                    next == TokenKind::KwFalse);
+    // `lr -1e-3` is a keyword and a negative number (the minus apart from
+    // the name and against the number); `a - 1` is a difference.
+    bool negative =
+        next == TokenKind::Minus &&
+        tok().range.end.offset < peekTok().range.begin.offset &&
+        peekTok().range.end.offset == peekTok(2).range.begin.offset &&
+        (peekTok(2).is(TokenKind::IntLiteral) ||
+         peekTok(2).is(TokenKind::FloatLiteral));
+    bool keyword =
+        !peekTok().atLineStart &&
+        (next == TokenKind::IntLiteral || next == TokenKind::FloatLiteral ||
+         next == TokenKind::StringLiteral || next == TokenKind::Identifier ||
+         next == TokenKind::LBracket || next == TokenKind::KwTrue ||
+         next == TokenKind::KwFalse || negative);
     if (keyword) {
       arg.keyword = Ident{std::string(tok().text), tok().range};
       consume();
@@ -1174,14 +1237,29 @@ bool Parser::parseConfigArg(std::vector<CallArg> &args) {
   }
   if (!arg.value)
     return false;
-  if (!arg.keyword && tok().is(TokenKind::Arrow)) {
+  if (tok().is(TokenKind::Arrow)) {
+    // `from -> to` (a network signature), or with a keyword a schedule
+    // `key from -> to over N`.
     consume();
     ExprPtr to = parseExpr();
     if (!to)
       return false;
     SourceRange r = SourceRange::merge(arg.value->range, to->range);
-    arg.value = std::make_unique<ArrowExpr>(std::move(arg.value), std::move(to),
-                                            r);
+    arg.value =
+        std::make_unique<ArrowExpr>(std::move(arg.value), std::move(to), r);
+    if (arg.keyword) {
+      if (!tok().isIdent("over")) {
+        diags_.error(tok().range,
+                     fmt::format("expected 'over ITERATIONS' after the "
+                                 "schedule of '{}', found {}",
+                                 arg.keyword->name, describe(tok())));
+        return false;
+      }
+      consume();
+      arg.over = parseExpr();
+      if (!arg.over)
+        return false;
+    }
   }
   arg.range = rangeFrom(begin);
   args.push_back(std::move(arg));

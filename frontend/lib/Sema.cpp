@@ -146,52 +146,6 @@ bool SemaImpl::applyOverride(const std::string &name, ConstValue &value) {
   return true;
 }
 
-void SemaImpl::applyTrainOverrides(TrainInfo &info, bool &haveObjective) {
-  struct IntSetting {
-    const char *name;
-    int64_t *field;
-    int64_t min;
-  };
-  for (IntSetting s : {IntSetting{"batch", &info.batch, 1},
-                       IntSetting{"iterations", &info.iterations, 0},
-                       IntSetting{"seed", &info.seed, 0}}) {
-    std::string key = std::string("train.") + s.name;
-    ConstValue v{Type::intTy(), {static_cast<double>(*s.field)}};
-    if (!overrides_.count(key) || !applyOverride(key, v))
-      continue;
-    if (v.scalar() < s.min) {
-      diags_.error(SourceRange(), fmt::format("--set {}: must be at least {}",
-                                              key, s.min));
-      continue;
-    }
-    *s.field = static_cast<int64_t>(v.scalar());
-  }
-  auto it = overrides_.find("train.objective");
-  if (it == overrides_.end())
-    return;
-  usedOverrides_.insert(it->first);
-  const ObjectiveInfo *obj = result_.findObjective(it->second);
-  if (!obj) {
-    diags_.error(SourceRange(),
-                 fmt::format("--set train.objective={}: unknown objective",
-                             it->second));
-    return;
-  }
-  info.objective = obj->name;
-  info.objectiveArgs.clear();
-  for (size_t i = 0; i < obj->defaults.size(); ++i) {
-    if (!obj->defaults[i]) {
-      diags_.error(SourceRange(),
-                   fmt::format("--set train.objective={}: objective needs a "
-                               "value for '{}', which has no default",
-                               obj->name, obj->scalarParams[i].first));
-      return;
-    }
-    info.objectiveArgs.push_back(*obj->defaults[i]);
-  }
-  haveObjective = true;
-}
-
 void SemaImpl::reportUnusedOverrides() {
   for (const auto &[name, text] : overrides_) {
     if (usedOverrides_.count(name))
@@ -389,6 +343,156 @@ void SemaImpl::checkStateField(StateField &f, int index, EnvInfo &info) {
   info.states.push_back(std::move(s));
 }
 
+void SemaImpl::checkCondition(ConditionDecl &c, EnvInfo &info) {
+  ConditionInfo ci;
+  ci.name = c.name.name;
+  ci.decl = &c;
+  conditionNames_.insert(ci.name);
+  for (const ConditionInfo &o : info.conditions)
+    if (o.name == ci.name) {
+      diags_.error(c.name.range, fmt::format("redefinition of '{}'", ci.name));
+      diags_.note(o.decl->name.range, "previous definition is here");
+      return;
+    }
+  if (const Symbol *sym = lookup(ci.name)) {
+    diags_.error(c.name.range, fmt::format("redefinition of '{}'", ci.name));
+    diags_.note(sym->declRange, "previous definition is here");
+    return;
+  }
+  std::optional<Type> declared;
+  if (c.type) {
+    declared = resolveTypeSpec(*c.type);
+    if (!declared)
+      return;
+    if (!declared->is(ScalarKind::Float) || declared->shape.size() > 1) {
+      diags_.error(c.type->range, "a condition is a float or a vector of "
+                                  "floats (float[K])");
+      return;
+    }
+  }
+  Expr &d = *c.distribution;
+  if (d.kind != ExprKind::Call) {
+    diags_.error(d.range, "expected a distribution: uniform(lo, hi), "
+                          "loguniform(lo, hi) or dirichlet(alpha)");
+    return;
+  }
+  auto &call = static_cast<CallExpr &>(d);
+  const std::string &dist = call.callee.name;
+  ci.distribution = dist;
+  std::vector<ConstValue> args;
+  for (CallArg &a : call.args) {
+    auto v = constant(*a.value, "a distribution parameter");
+    if (!v)
+      return;
+    if (v->type.is(ScalarKind::Bool) || v->type.shape.size() > 1) {
+      diags_.error(a.value->range, "a distribution parameter is a number or "
+                                   "a list of numbers");
+      return;
+    }
+    args.push_back(std::move(*v));
+  }
+  if (dist == "uniform" || dist == "loguniform") {
+    if (args.size() != 2 || !args[0].type.isScalar() ||
+        !args[1].type.isScalar()) {
+      diags_.error(call.range,
+                   fmt::format("{} takes two numbers: (lo, hi)", dist));
+      return;
+    }
+    double lo = args[0].scalar(), hi = args[1].scalar();
+    if (!(lo < hi) || !std::isfinite(lo) || !std::isfinite(hi)) {
+      diags_.error(call.range, fmt::format("{}(lo, hi) needs lo < hi", dist));
+      return;
+    }
+    if (dist == "loguniform" && !(lo > 0)) {
+      diags_.error(call.range, "loguniform(lo, hi) needs 0 < lo");
+      return;
+    }
+    if (declared && !declared->shape.empty()) {
+      diags_.error(c.type->range,
+                   fmt::format("a {} condition is a float", dist));
+      return;
+    }
+    ci.type = Type::floatTy();
+    ci.params = {lo, hi};
+    ci.value = {dist == "uniform" ? 0.5 * (lo + hi) : std::sqrt(lo * hi)};
+  } else if (dist == "dirichlet") {
+    if (args.size() != 1) {
+      diags_.error(call.range, "dirichlet takes one argument: alpha (a "
+                               "number, or one per component)");
+      return;
+    }
+    const ConstValue &alpha = args[0];
+    int64_t k =
+        alpha.type.isScalar()
+            ? (declared && declared->shape.size() == 1 ? declared->shape[0] : 0)
+            : static_cast<int64_t>(alpha.data.size());
+    if (declared && !alpha.type.isScalar() &&
+        (declared->shape.size() != 1 || declared->shape[0] != k)) {
+      diags_.error(call.args[0].value->range,
+                   fmt::format("{} alphas for a condition of type {}", k,
+                               declared->str()));
+      return;
+    }
+    if (k < 2 || k > 64) {
+      diags_.error(c.name.range,
+                   "a dirichlet condition has 2 to 64 components: declare "
+                   "'NAME: float[K]' or give one alpha per component");
+      return;
+    }
+    for (int64_t i = 0; i < k; ++i) {
+      double a = alpha.data.size() == 1 ? alpha.data[0] : alpha.data[i];
+      if (!(a > 0) || !std::isfinite(a)) {
+        diags_.error(call.args[0].value->range,
+                     "dirichlet concentrations must be positive");
+        return;
+      }
+      ci.params.push_back(a);
+    }
+    ci.type = Type::tensorOf(ScalarKind::Float, {k});
+    double total = 0;
+    for (double a : ci.params)
+      total += a;
+    for (double a : ci.params)
+      ci.value.push_back(a / total);
+  } else {
+    diags_.error(call.callee.range,
+                 fmt::format("unknown distribution '{}'; expected uniform, "
+                             "loguniform or dirichlet",
+                             dist));
+    return;
+  }
+  if (c.value) {
+    auto v = constant(*c.value, "a condition value");
+    if (!v)
+      return;
+    if (v->type.is(ScalarKind::Bool) || v->type.shape != ci.type.shape) {
+      diags_.error(c.value->range,
+                   fmt::format("the value of condition '{}' must be a {}",
+                               ci.name, ci.type.str()));
+      return;
+    }
+    double sum = 0;
+    for (double x : v->data) {
+      sum += x;
+      bool bad = !std::isfinite(x) || (dist == "loguniform" && !(x > 0)) ||
+                 (dist == "dirichlet" && x < 0);
+      if (bad) {
+        diags_.error(c.value->range,
+                     fmt::format("{} is outside the support of {}", x, dist));
+        return;
+      }
+    }
+    if (dist == "dirichlet" && std::fabs(sum - 1) > 1e-5) {
+      diags_.error(c.value->range, "preferences must sum to 1");
+      return;
+    }
+    ci.value = v->data;
+  }
+  ci.offset = info.conditionSize;
+  info.conditionSize += ci.size();
+  info.conditions.push_back(std::move(ci));
+}
+
 void SemaImpl::checkEnv(EnvDecl &env) {
   if (firstEnv_) {
     diags_.error(env.name.range, "a program may declare only one environment");
@@ -409,6 +513,9 @@ void SemaImpl::checkEnv(EnvDecl &env) {
   for (size_t i = 0; i < env.states.size(); ++i)
     checkStateField(env.states[i], static_cast<int>(i), info);
   bool statesOk = diags_.errorCount() == errorsBefore;
+  for (ConditionDecl &c : env.conditions)
+    checkCondition(c, info);
+  bool conditionsOk = info.conditions.size() == env.conditions.size();
 
   std::map<std::string, const ActionDecl *> actionNames;
   for (ActionDecl &a : env.actions) {
@@ -452,11 +559,38 @@ void SemaImpl::checkEnv(EnvDecl &env) {
                              "or 'log_reward'",
                              env.name.name));
   } else if (statesOk) {
+    // The reward alone reads the conditions.
+    pushScope();
+    for (size_t i = 0; i < info.conditions.size(); ++i) {
+      const ConditionInfo &c = info.conditions[i];
+      Symbol sym;
+      sym.binding = {BindingKind::Condition, c.decl, static_cast<int>(i)};
+      sym.type = c.type;
+      sym.declRange = c.decl->name.range;
+      scopes_.back().emplace(c.name, sym);
+    }
+    // Conditions in error are declared with no type, so that their uses
+    // are not reported again.
+    for (const ConditionDecl &c : env.conditions) {
+      Symbol sym;
+      sym.binding = {BindingKind::Condition, &c, -1};
+      sym.declRange = c.name.range;
+      scopes_.back().emplace(c.name.name, sym);
+    }
+    conditionsRead_.clear();
     Type t = check(*env.reward);
+    popScope();
     if (t.isValid() && (!t.isScalar() || !t.isNumeric()))
-      diags_.error(env.reward->range,
-                   fmt::format("a reward must be a numeric scalar, got {}",
-                               t.str()));
+      diags_.error(
+          env.reward->range,
+          fmt::format("a reward must be a numeric scalar, got {}", t.str()));
+    if (t.isValid() && conditionsOk)
+      for (size_t i = 0; i < info.conditions.size(); ++i)
+        if (!conditionsRead_.count(static_cast<int>(i)))
+          diags_.error(info.conditions[i].decl->name.range,
+                       fmt::format("condition '{}' is never read by the "
+                                   "reward",
+                                   info.conditions[i].name));
   }
   if (env.features && statesOk) {
     Type t = check(*env.features);
@@ -656,12 +790,17 @@ void SemaImpl::checkModel(ModelDecl &m) {
   if (!names.count("pf"))
     diags_.error(SourceRange(m.range.begin),
                  "the model must define the forward policy 'pf'");
+  const NetInfo *pf = result_.findNet("pf");
+  if (names.count("logit_scale") && pf && pf->kind != NetKind::Mlp)
+    diags_.error(names["logit_scale"]->name.range,
+                 "'logit_scale' scales the logits of 'pf', which has none "
+                 "(it is uniform)");
 }
 
 /// Whether `m` declares a network `name` before `end` (all of them when
 /// `end` is null), whether or not it checked without errors.
-static bool declaresNet(const ModelDecl *m, const std::string &name,
-                        const NetDecl *end = nullptr) {
+bool declaresNet(const ModelDecl *m, const std::string &name,
+                 const NetDecl *end) {
   if (!m)
     return false;
   for (const NetDecl &n : m->nets) {
@@ -737,43 +876,78 @@ void SemaImpl::checkNet(NetDecl &net) {
       }
       sawSignature = true;
       auto &arrow = static_cast<ArrowExpr &>(*arg.value);
-      // Input: `features` or the name of an earlier network (a shared trunk).
-      if (arrow.from->kind != ExprKind::Name) {
-        diags_.error(arrow.from->range,
-                     "a network input is 'features' or another network");
+      // Inputs: `features` and conditions, concatenated, or the output of
+      // one earlier network (a shared trunk).
+      std::vector<Expr *> sources;
+      if (arrow.from->kind == ExprKind::ArrayLit)
+        for (ExprPtr &el : static_cast<ArrayLitExpr &>(*arrow.from).elements)
+          sources.push_back(el.get());
+      else
+        sources.push_back(arrow.from.get());
+      if (sources.empty()) {
+        diags_.error(arrow.from->range, "a network needs at least one input");
         return;
       }
-      info.input = static_cast<NameExpr &>(*arrow.from).name;
-      if (info.input == "features") {
-        if (!env || !env->decl->features) {
-          diags_.error(arrow.from->range,
-                       "the environment declares no 'features'");
+      for (Expr *src : sources) {
+        if (src->kind != ExprKind::Name) {
+          diags_.error(src->range, "a network input is 'features', a "
+                                   "condition or another network");
           return;
         }
-        info.inputSize = env->featureSize;
-      } else if (const NetInfo *trunk = result_.findNet(info.input)) {
-        if (trunk->kind != NetKind::Mlp) {
-          diags_.error(arrow.from->range,
-                       fmt::format("network '{}' cannot feed another network",
-                                   info.input));
+        const std::string &in = static_cast<NameExpr &>(*src).name;
+        if (std::find(info.inputs.begin(), info.inputs.end(), in) !=
+            info.inputs.end()) {
+          diags_.error(src->range,
+                       fmt::format("network input '{}' is given twice", in));
           return;
         }
-        info.inputSize = trunk->outputSize;
-      } else {
-        // An earlier network in error was reported already.
-        if (!declaresNet(firstModel_, info.input, &net))
-          diags_.error(arrow.from->range,
-                       fmt::format("unknown network input '{}'; expected "
-                                   "'features' or an earlier network",
-                                   info.input));
-        return;
+        const ConditionInfo *cond = nullptr;
+        if (env)
+          for (const ConditionInfo &c : env->conditions)
+            if (c.name == in)
+              cond = &c;
+        if (in == "features") {
+          if (!env || !env->decl->features) {
+            diags_.error(src->range, "the environment declares no 'features'");
+            return;
+          }
+          info.inputSize += env->featureSize;
+        } else if (cond) {
+          info.inputSize += cond->size();
+        } else if (const NetInfo *trunk = result_.findNet(in)) {
+          if (trunk->kind != NetKind::Mlp) {
+            diags_.error(
+                src->range,
+                fmt::format("network '{}' cannot feed another network", in));
+            return;
+          }
+          if (sources.size() > 1) {
+            diags_.error(src->range,
+                         fmt::format("a shared trunk ('{}') must be the only "
+                                     "input of a network",
+                                     in));
+            return;
+          }
+          info.inputSize += trunk->outputSize;
+        } else {
+          // An earlier network or a condition in error was reported
+          // already.
+          if (!declaresNet(firstModel_, in, &net) && !conditionNames_.count(in))
+            diags_.error(src->range,
+                         fmt::format("unknown network input '{}'; expected "
+                                     "'features', a condition or an earlier "
+                                     "network",
+                                     in));
+          return;
+        }
+        info.inputs.push_back(in);
       }
       // Output: `actions`, `backward_actions` or a size.
       if (arrow.to->kind == ExprKind::Name &&
           (static_cast<NameExpr &>(*arrow.to).name == "actions" ||
            static_cast<NameExpr &>(*arrow.to).name == "backward_actions")) {
         info.output = static_cast<NameExpr &>(*arrow.to).name;
-        // The input check above already required an env (via features).
+        // An input (features, a condition or a trunk) required an env.
         assert(env && "network inputs need an environment");
         info.outputSize = info.output == "actions" ? env->numActions
                                                    : env->numBackwardActions;
@@ -842,12 +1016,27 @@ void SemaImpl::checkNet(NetDecl &net) {
                              "'features -> actions'");
     return;
   }
+  // log Z and the logit scale of Logit-GFN are functions of the
+  // conditions, not of the state.
+  bool conditionsOnly = std::all_of(
+      info.inputs.begin(), info.inputs.end(), [&](const std::string &in) {
+        return env && std::any_of(
+                          env->conditions.begin(), env->conditions.end(),
+                          [&](const ConditionInfo &c) { return c.name == in; });
+      });
   if (info.name == "pf" && info.output != "actions")
     diags_.error(net.name.range, "'pf' must output 'actions'");
   else if (info.name == "pb" && info.output != "backward_actions")
     diags_.error(net.name.range, "'pb' must output 'backward_actions'");
   else if (info.name == "logF" && info.outputSize != 1)
     diags_.error(net.name.range, "'logF' must output 1 value per state");
+  else if ((info.name == "logZ" || info.name == "logit_scale") &&
+           (info.outputSize != 1 || !conditionsOnly))
+    diags_.error(net.name.range,
+                 fmt::format("'{}' as an mlp is a function of the conditions: "
+                             "its inputs must be condition names and its "
+                             "output 1",
+                             info.name));
   result_.nets.push_back(std::move(info));
 }
 
@@ -868,7 +1057,9 @@ void SemaImpl::checkObjective(ObjectiveDecl &o) {
   info.decl = &o;
   pushScope(); // networks readable as values (log Z)
   for (const NetInfo &n : result_.nets) {
-    if (n.kind != NetKind::Scalar)
+    // Scalars, and log Z as a function of the conditions.
+    if (n.kind != NetKind::Scalar &&
+        !(n.kind == NetKind::Mlp && n.name == "logZ"))
       continue;
     Symbol sym;
     sym.binding = {BindingKind::Network, n.decl, -1};
@@ -960,266 +1151,6 @@ void SemaImpl::checkObjective(ObjectiveDecl &o) {
   popScope();
   if (ok)
     result_.objectives.push_back(std::move(info));
-}
-
-//===----------------------------------------------------------------------===//
-// Train
-//===----------------------------------------------------------------------===//
-
-bool SemaImpl::checkConfigArgs(std::vector<CallArg> &args, ConfigCall &out,
-                               const std::vector<const char *> &keys) {
-  std::set<std::string> seen;
-  for (CallArg &a : args) {
-    if (!a.keyword) {
-      diags_.error(a.range, fmt::format("expected a named option such as "
-                                        "'{} VALUE'",
-                                        keys.empty() ? "name" : keys[0]));
-      return false;
-    }
-    const std::string &k = a.keyword->name;
-    if (std::find_if(keys.begin(), keys.end(), [&](const char *x) {
-          return k == x;
-        }) == keys.end()) {
-      std::string list;
-      for (const char *x : keys)
-        list += (list.empty() ? "" : ", ") + std::string(x);
-      diags_.error(a.keyword->range,
-                   fmt::format("unknown option '{}' for '{}'; expected {}", k,
-                               out.name, list));
-      return false;
-    }
-    if (!seen.insert(k).second) {
-      diags_.error(a.keyword->range, fmt::format("option '{}' is given twice",
-                                                 k));
-      return false;
-    }
-    auto v = constant(*a.value, "an option value");
-    if (!v)
-      return false;
-    if (!v->type.isScalar() || v->type.is(ScalarKind::Bool)) {
-      diags_.error(a.value->range,
-                   fmt::format("option '{}' must be a number", k));
-      return false;
-    }
-    out.args.emplace_back(k, std::move(*v));
-  }
-  return true;
-}
-
-std::optional<ConfigCall>
-SemaImpl::checkConfigCall(Expr &e, const char *what,
-                          const std::vector<const char *> &keys) {
-  ConfigCall out;
-  if (e.kind == ExprKind::Name) {
-    out.name = static_cast<NameExpr &>(e).name;
-    return out;
-  }
-  if (e.kind != ExprKind::Call) {
-    diags_.error(e.range, fmt::format("expected {} such as 'name(option "
-                                      "value)'",
-                                      what));
-    return std::nullopt;
-  }
-  auto &call = static_cast<CallExpr &>(e);
-  out.name = call.callee.name;
-  if (!checkConfigArgs(call.args, out, keys))
-    return std::nullopt;
-  return out;
-}
-
-void SemaImpl::checkTrain(TrainDecl &t) {
-  if (firstTrain_) {
-    diags_.error(SourceRange(t.range.begin), "a program may declare only one "
-                                             "train block");
-    diags_.note(SourceRange(firstTrain_->range.begin),
-                "the train block is declared here");
-    return;
-  }
-  firstTrain_ = &t;
-  TrainInfo info;
-  info.decl = &t;
-  std::map<std::string, const TrainItem *> seen;
-  bool haveObjective = false;
-  for (TrainItem &item : t.items) {
-    const std::string &key = item.key.name;
-    auto [it, fresh] = seen.emplace(key, &item);
-    if (!fresh) {
-      diags_.error(item.key.range, fmt::format("duplicate setting '{}'", key));
-      diags_.note(it->second->key.range, "previous setting is here");
-      continue;
-    }
-    if (item.kind == TrainItemKind::EvalEvery) {
-      auto n = constantInt(*item.value, "the evaluation period");
-      if (!n)
-        continue;
-      if (*n <= 0) {
-        diags_.error(item.value->range, "the evaluation period must be "
-                                        "positive");
-        continue;
-      }
-      info.evalEvery = *n;
-      static const char *const kMetrics[] = {"l1",    "jsd",         "logz",
-                                             "modes", "mean_reward", "topk"};
-      for (const Ident &m : item.metrics) {
-        if (std::find_if(std::begin(kMetrics), std::end(kMetrics),
-                         [&](const char *x) { return m.name == x; }) ==
-            std::end(kMetrics)) {
-          diags_.error(m.range,
-                       fmt::format("unknown metric '{}'; expected l1, jsd, "
-                                   "logz, modes, mean_reward or topk",
-                                   m.name));
-          continue;
-        }
-        info.evalMetrics.push_back(m.name);
-      }
-      continue;
-    }
-    if (!item.overrides.empty() && key != "optimizer") {
-      diags_.error(item.overrides.front().range,
-                   "only 'optimizer' takes per-network overrides");
-      continue;
-    }
-    if (key == "batch" || key == "iterations" || key == "seed") {
-      auto n = constantInt(*item.value, fmt::format("'{}'", key).c_str());
-      if (!n)
-        continue;
-      int64_t lo = key == "batch" ? 1 : 0;
-      if (*n < lo) {
-        diags_.error(item.value->range,
-                     fmt::format("'{}' must be at least {}", key, lo));
-        continue;
-      }
-      (key == "batch" ? info.batch
-                      : key == "iterations" ? info.iterations : info.seed) = *n;
-    } else if (key == "objective") {
-      haveObjective = true;
-      // `--set train.objective=NAME` replaces the written objective.
-      if (overrides_.count("train.objective"))
-        continue;
-      Expr &v = *item.value;
-      std::string name;
-      std::vector<CallArg> *args = nullptr;
-      if (v.kind == ExprKind::Name) {
-        name = static_cast<NameExpr &>(v).name;
-      } else if (v.kind == ExprKind::Call) {
-        name = static_cast<CallExpr &>(v).callee.name;
-        args = &static_cast<CallExpr &>(v).args;
-      } else {
-        diags_.error(v.range, "expected an objective name");
-        continue;
-      }
-      const ObjectiveInfo *obj = result_.findObjective(name);
-      if (!obj) {
-        if (!objectiveDecls_.count(name))
-          diags_.error(v.range, fmt::format("unknown objective '{}'", name));
-        continue;
-      }
-      info.objective = name;
-      size_t given = args ? args->size() : 0;
-      if (given > obj->scalarParams.size()) {
-        diags_.error(v.range, fmt::format("objective '{}' takes {} "
-                                          "argument(s), got {}",
-                                          name, obj->scalarParams.size(),
-                                          given));
-        continue;
-      }
-      for (size_t i = 0; i < obj->scalarParams.size(); ++i) {
-        if (i < given) {
-          CallArg &a = (*args)[i];
-          if (a.keyword) {
-            diags_.error(a.keyword->range, "objective arguments are "
-                                           "positional");
-            break;
-          }
-          auto c = constant(*a.value, "an objective argument");
-          if (!c ||
-              !expectType(*a.value, obj->scalarParams[i].second,
-                          "the objective argument", true))
-            break;
-          c->type = obj->scalarParams[i].second;
-          info.objectiveArgs.push_back(std::move(*c));
-        } else if (obj->defaults[i]) {
-          info.objectiveArgs.push_back(*obj->defaults[i]);
-        } else {
-          diags_.error(v.range,
-                       fmt::format("objective '{}' needs a value for '{}'",
-                                   name, obj->scalarParams[i].first));
-          break;
-        }
-      }
-    } else if (key == "optimizer") {
-      static const std::vector<const char *> kAdam = {
-          "lr", "beta1", "beta2", "eps", "weight_decay"};
-      static const std::vector<const char *> kSgd = {"lr", "momentum",
-                                                     "weight_decay"};
-      std::string name = item.value->kind == ExprKind::Call
-                             ? static_cast<CallExpr &>(*item.value).callee.name
-                             : item.value->kind == ExprKind::Name
-                                   ? static_cast<NameExpr &>(*item.value).name
-                                   : "";
-      if (name != "adam" && name != "sgd") {
-        diags_.error(item.value->range,
-                     "unknown optimizer; expected adam(...) or sgd(...)");
-        continue;
-      }
-      const auto &keys = name == "adam" ? kAdam : kSgd;
-      auto opt = checkConfigCall(*item.value, "an optimizer", keys);
-      if (!opt)
-        continue;
-      info.optimizer = std::move(*opt);
-      for (GroupOverride &g : item.overrides) {
-        if (!result_.findNet(g.group.name)) {
-          // A network in error was reported already.
-          if (!declaresNet(firstModel_, g.group.name))
-            diags_.error(g.group.range,
-                         fmt::format("unknown network '{}' in optimizer "
-                                     "overrides",
-                                     g.group.name));
-          continue;
-        }
-        ConfigCall oc{name, {}};
-        if (checkConfigArgs(g.args, oc, keys))
-          info.groupOverrides[g.group.name] = std::move(oc);
-      }
-    } else if (key == "sampler") {
-      static const std::vector<const char *> kSampler = {"epsilon",
-                                                         "temperature"};
-      auto s = checkConfigCall(*item.value, "a sampler", kSampler);
-      if (!s)
-        continue;
-      if (s->name != "on_policy") {
-        diags_.error(item.value->range,
-                     fmt::format("unknown sampler '{}'; expected on_policy",
-                                 s->name));
-        continue;
-      }
-      for (auto &[k, v] : s->args) {
-        double x = v.scalar();
-        if (k == "epsilon" && (x < 0 || x > 1))
-          diags_.error(item.value->range, "epsilon must be in [0, 1]");
-        if (k == "temperature" && !(x > 0))
-          diags_.error(item.value->range, "temperature must be positive");
-      }
-      info.sampler = std::move(*s);
-    } else {
-      diags_.error(item.key.range,
-                   fmt::format("unknown training setting '{}'; expected "
-                               "objective, batch, iterations, optimizer, "
-                               "sampler, eval or seed",
-                               key));
-    }
-  }
-  applyTrainOverrides(info, haveObjective);
-  if (!haveObjective)
-    diags_.error(SourceRange(t.range.begin),
-                 "the train block must name an objective");
-  if (!result_.env)
-    diags_.error(SourceRange(t.range.begin),
-                 "training needs an 'env' declaration");
-  if (!firstModel_)
-    diags_.error(SourceRange(t.range.begin),
-                 "training needs a 'model' declaration");
-  result_.train = std::move(info);
 }
 
 } // namespace gfl

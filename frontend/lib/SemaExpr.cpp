@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace gfl {
 
@@ -97,9 +99,19 @@ Type ExprChecker::check(Expr &e) {
   case ExprKind::IntLit:
     t = Type::intTy();
     break;
-  case ExprKind::FloatLit:
+  case ExprKind::FloatLit: {
+    // `float` is 32-bit: a literal beyond its range would become infinity.
+    double v = static_cast<FloatLitExpr &>(e).value;
+    if (std::fabs(v) > std::numeric_limits<float>::max()) {
+      diags.error(e.range, fmt::format("float literal {:g} is out of the "
+                                       "range of a 32-bit float (about "
+                                       "3.4e38)",
+                                       v));
+      break;
+    }
     t = Type::floatTy();
     break;
+  }
   case ExprKind::BoolLit:
     t = Type::boolTy();
     break;
@@ -144,10 +156,17 @@ Type ExprChecker::check(Expr &e) {
 Type ExprChecker::checkName(NameExpr &e) {
   const Symbol *sym = s.lookup(e.name);
   if (!sym) {
-    diags.error(e.range, fmt::format("use of undeclared name '{}'", e.name));
+    if (s.context_ == ExprContext::Env && s.conditionNames_.count(e.name))
+      diags.error(e.range, fmt::format("condition '{}' can only be read by "
+                                       "the reward",
+                                       e.name));
+    else
+      diags.error(e.range, fmt::format("use of undeclared name '{}'", e.name));
     return Type::invalid();
   }
   e.binding = sym->binding;
+  if (sym->binding.kind == BindingKind::Condition)
+    s.conditionsRead_.insert(sym->binding.index);
   return sym->type;
 }
 

@@ -59,6 +59,7 @@ private:
   void checkParam(ParamDecl &p);
   void checkEnv(EnvDecl &env);
   void checkStateField(StateField &f, int index, EnvInfo &info);
+  void checkCondition(ConditionDecl &c, EnvInfo &info);
   void checkAction(ActionDecl &a, EnvInfo &info);
   void checkStmts(std::vector<StmtPtr> &stmts);
   void checkStmt(Stmt &s);
@@ -66,8 +67,14 @@ private:
   void checkNet(NetDecl &net);
   void checkObjective(ObjectiveDecl &o);
   void checkTrain(TrainDecl &t);
-  std::optional<ConfigCall> checkConfigCall(Expr &e, const char *what,
-                                            const std::vector<const char *> &keys);
+  std::optional<ConfigCall>
+  checkConfigCall(Expr &e, const char *what,
+                  const std::vector<const char *> &keys);
+  // The sampler and schedules of the train block (SemaTrain.cpp).
+  void checkSampler(TrainItem &item, SamplerInfo &out);
+  bool checkSamplerStage(Expr &stage, SamplerInfo &out,
+                         std::set<std::string> &seen);
+  void checkLrSchedule(Expr &value, LrScheduleInfo &out);
   bool checkConfigArgs(std::vector<CallArg> &args, ConfigCall &out,
                        const std::vector<const char *> &keys);
   bool expectType(const Expr &e, const Type &t, const char *what,
@@ -101,7 +108,15 @@ public:
   /// Objectives by name for duplicate detection and train references.
   std::map<std::string, const ObjectiveDecl *> objectiveDecls_;
   std::map<std::string, const ParamDecl *> paramDecls_;
+  /// The env's conditions, and those the reward has read so far.
+  std::set<std::string> conditionNames_;
+  std::set<int> conditionsRead_;
 };
+
+/// Whether `m` declares a network `name` before `end` (all of them when
+/// `end` is null), whether or not it checked without errors.
+bool declaresNet(const ModelDecl *m, const std::string &name,
+                 const NetDecl *end = nullptr);
 
 /// Shape of the broadcast of `a` and `b` (scalars broadcast to tensors).
 std::optional<std::vector<int64_t>> broadcastShapes(const Type &a,

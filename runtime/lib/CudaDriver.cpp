@@ -42,7 +42,8 @@ Driver loadDriver(std::string &error) {
             resolve(lib, "cuMemFree_v2", d.memFree) &&
             resolve(lib, "cuMemcpyHtoD_v2", d.memcpyHtoD) &&
             resolve(lib, "cuMemcpyDtoH_v2", d.memcpyDtoH) &&
-            resolve(lib, "cuGetErrorString", d.getErrorString);
+            resolve(lib, "cuGetErrorString", d.getErrorString) &&
+            resolve(lib, "cuMemGetInfo_v2", d.memGetInfo);
   if (!ok) {
     error = "the CUDA driver lacks an entry point gfl needs";
     d.init = nullptr;

@@ -3,8 +3,8 @@
 #include "gfl/Runtime/Model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
-
 #include <stdexcept>
 
 namespace gfl {
@@ -33,9 +33,16 @@ struct Activation : torch::nn::Module {
   std::string act;
 };
 
+/// Logit-GFN clips the scaled logits to keep the softmax finite.
+constexpr double kScaledLogitBound = 50.0;
+
 } // namespace
 
-ModelImpl::ModelImpl(const std::vector<NetSpec> &nets) : nets_(nets) {
+ModelImpl::ModelImpl(const std::vector<NetSpec> &nets,
+                     const std::vector<ConditionSpec> &conditions)
+    : nets_(nets) {
+  for (const ConditionSpec &c : conditions)
+    conditions_[c.name] = c;
   for (const NetSpec &n : nets_) {
     if (n.kind == "scalar") {
       scalars_[n.name] = register_parameter(
@@ -54,35 +61,119 @@ ModelImpl::ModelImpl(const std::vector<NetSpec> &nets) : nets_(nets) {
   }
 }
 
+const NetSpec *ModelImpl::spec(const std::string &name) const {
+  for (const NetSpec &n : nets_)
+    if (n.name == name)
+      return &n;
+  return nullptr;
+}
+
+torch::Tensor
+ModelImpl::inputOf(const NetSpec &n, const torch::Tensor &features,
+                   const torch::Tensor &cond,
+                   const std::map<std::string, torch::Tensor> &out) const {
+  std::vector<torch::Tensor> parts;
+  for (const std::string &source : n.inputs) {
+    if (source == "features") {
+      parts.push_back(features);
+    } else if (auto c = conditions_.find(source); c != conditions_.end()) {
+      if (!cond.defined())
+        throw std::runtime_error("network '" + n.name + "' reads condition '" +
+                                 source + "', but none was given");
+      parts.push_back(
+          cond.slice(1, c->second.offset, c->second.offset + c->second.size));
+    } else {
+      // A trunk: its output through its activation.
+      parts.push_back(activate(spec(source)->activation, out.at(source)));
+    }
+  }
+  return parts.size() == 1 ? parts.front() : torch::cat(parts, 1);
+}
+
 std::map<std::string, torch::Tensor>
-ModelImpl::forward(const torch::Tensor &features, const std::string &only) {
+ModelImpl::forward(const torch::Tensor &features, const torch::Tensor &cond,
+                   const std::string &only) {
   std::set<std::string> needed;
-  for (std::string n = only; !n.empty() && n != "features";) {
-    needed.insert(n);
-    auto it = std::find_if(nets_.begin(), nets_.end(),
-                           [&](const NetSpec &s) { return s.name == n; });
-    n = it == nets_.end() ? "" : it->input;
+  std::vector<std::string> pending;
+  if (!only.empty()) {
+    pending.push_back(only);
+    if (only == "pf" && mlps_.count("logit_scale"))
+      pending.push_back("logit_scale");
+  }
+  while (!pending.empty()) {
+    std::string n = pending.back();
+    pending.pop_back();
+    if (!needed.insert(n).second)
+      continue;
+    if (const NetSpec *s = spec(n))
+      for (const std::string &source : s->inputs)
+        if (mlps_.count(source))
+          pending.push_back(source);
   }
   std::map<std::string, torch::Tensor> out;
   // Manifest order: a trunk comes before the networks that read it.
   for (const NetSpec &n : nets_) {
     if (n.kind != "mlp" || (!only.empty() && !needed.count(n.name)))
       continue;
-    torch::Tensor in = features;
-    if (n.input != "features") {
-      const NetSpec *trunk = nullptr;
-      for (const NetSpec &t : nets_)
-        if (t.name == n.input)
-          trunk = &t;
-      in = activate(trunk->activation, out.at(n.input));
-    }
-    torch::Tensor y = mlps_.at(n.name)->forward(in);
+    torch::Tensor y =
+        mlps_.at(n.name)->forward(inputOf(n, features, cond, out));
     out[n.name] = n.outputSize == 1 && n.output != "actions" &&
                           n.output != "backward_actions"
                       ? y.squeeze(-1)
                       : y;
   }
+  // The scale is softplus(g) / log 2: positive (a negative one would turn
+  // the policy around) and 1 where g is 0, so that a freshly initialized g
+  // leaves the policy as it is.
+  auto scale = out.find("logit_scale");
+  auto pf = out.find("pf");
+  if (scale != out.end() && pf != out.end())
+    pf->second =
+        (pf->second *
+         (torch::softplus(scale->second) / std::log(2.0)).unsqueeze(-1))
+            .clamp(-kScaledLogitBound, kScaledLogitBound);
   return out;
+}
+
+torch::Tensor
+ModelImpl::logits(const std::map<std::string, torch::Tensor> &outs,
+                  const std::string &name, int64_t rows,
+                  const torch::TensorOptions &options) const {
+  auto it = outs.find(name);
+  if (it != outs.end())
+    return it->second.contiguous();
+  const NetSpec *s = spec(name);
+  int64_t width = s ? s->outputSize : 0;
+  return torch::zeros({rows, width}, options.dtype(torch::kFloat32));
+}
+
+torch::Tensor ModelImpl::policyLogits(const torch::Tensor &features,
+                                      const torch::Tensor &cond) {
+  auto outs = mlps_.count("pf") ? forward(features, cond, "pf")
+                                : std::map<std::string, torch::Tensor>();
+  return logits(outs, "pf", features.size(0), features.options());
+}
+
+torch::Tensor ModelImpl::backwardLogits(const torch::Tensor &features,
+                                        const torch::Tensor &cond) {
+  auto outs = mlps_.count("pb") ? forward(features, cond, "pb")
+                                : std::map<std::string, torch::Tensor>();
+  return logits(outs, "pb", features.size(0), features.options());
+}
+
+bool ModelImpl::hasLogZ() const {
+  return scalars_.count("logZ") || mlps_.count("logZ");
+}
+
+torch::Tensor ModelImpl::logZ(int64_t batch, const torch::Tensor &cond,
+                              const torch::TensorOptions &options) {
+  if (auto it = scalars_.find("logZ"); it != scalars_.end())
+    return it->second.expand({batch});
+  if (!mlps_.count("logZ"))
+    return torch::Tensor();
+  // log Z reads conditions only; the features are not used.
+  torch::Tensor none = torch::empty({batch, 0}, options.dtype(torch::kFloat32));
+  return forward(none, cond, "logZ").at("logZ");
 }
 
 torch::Tensor ModelImpl::scalar(const std::string &name) const {

@@ -4,6 +4,8 @@
 #include "gfl/Runtime/MemRef.h"
 #include "gfl/Runtime/TorchCompat.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace gfl {
@@ -34,6 +36,56 @@ torch::ScalarType dtypeOf(const std::string &s) {
   if (s == "bool")
     return torch::kBool;
   throw std::runtime_error("manifest: unknown dtype '" + s + "'");
+}
+
+Schedule scheduleOf(const json::Value &v) {
+  Schedule s;
+  s.start = number(need(v, "start", "schedule"));
+  s.end = number(need(v, "end", "schedule"));
+  s.over = need(v, "over", "schedule").asInt();
+  return s;
+}
+
+std::vector<double> numbers(const json::Value &v) {
+  std::vector<double> out;
+  for (const json::Value &x : v.asArray())
+    out.push_back(number(x));
+  return out;
+}
+
+SamplerSpec samplerOf(const json::Value &v) {
+  SamplerSpec s;
+  s.epsilon = scheduleOf(need(v, "epsilon", "sampler"));
+  s.temperature = scheduleOf(need(v, "temperature", "sampler"));
+  for (const json::Value &r : need(v, "replay", "sampler").asArray()) {
+    ReplaySpec rs;
+    rs.capacity = need(r, "capacity", "replay").asInt();
+    rs.fraction = number(need(r, "fraction", "replay"));
+    rs.prioritized = need(r, "priority", "replay").asString() == "reward";
+    rs.temperature = number(need(r, "temperature", "replay"));
+    rs.evictLowest = need(r, "evict", "replay").asString() == "reward";
+    rs.insertNew = need(r, "insert", "replay").asString() == "new";
+    s.replay.push_back(rs);
+  }
+  if (const json::Value *ls = v.get("local_search")) {
+    LocalSearchSpec l;
+    l.backtrack = need(*ls, "backtrack", "local_search").asInt();
+    l.rounds = need(*ls, "rounds", "local_search").asInt();
+    l.greedy = need(*ls, "accept", "local_search").asString() == "greedy";
+    l.keepOriginals = need(*ls, "keep_originals", "local_search").asBool();
+    s.localSearch = l;
+  }
+  return s;
+}
+
+LearningRateSpec learningRateOf(const json::Value &v) {
+  LearningRateSpec l;
+  l.kind = need(v, "kind", "lr_schedule").asString();
+  l.warmup = need(v, "warmup", "lr_schedule").asInt();
+  l.min = number(need(v, "min", "lr_schedule"));
+  l.every = need(v, "every", "lr_schedule").asInt();
+  l.gamma = number(need(v, "gamma", "lr_schedule"));
+  return l;
 }
 
 OptimizerSpec optimizerOf(const json::Value &v) {
@@ -69,6 +121,22 @@ std::unique_ptr<Program> Program::load(const std::string &path,
         fs.shape.push_back(d.asInt());
       e.fields.push_back(std::move(fs));
     }
+    if (const json::Value *cs = env->get("conditions"))
+      for (const json::Value &c : cs->asArray()) {
+        ConditionSpec spec;
+        spec.name = need(c, "name", "condition").asString();
+        spec.size = need(c, "size", "condition").asInt();
+        spec.offset = need(c, "offset", "condition").asInt();
+        spec.distribution = need(c, "distribution", "condition").asString();
+        spec.params = numbers(need(c, "params", "condition"));
+        spec.value = numbers(need(c, "value", "condition"));
+        if (spec.size < 1 || spec.offset != e.conditionSize ||
+            static_cast<int64_t>(spec.value.size()) != spec.size)
+          throw std::runtime_error("manifest: condition '" + spec.name +
+                                   "' has an inconsistent layout");
+        e.conditionSize += spec.size;
+        e.conditions.push_back(std::move(spec));
+      }
     e.numActions = need(*env, "num_actions", "env").asInt();
     e.numBackwardActions = need(*env, "num_backward_actions", "env").asInt();
     e.featureSize = need(*env, "feature_size", "env").asInt();
@@ -82,8 +150,9 @@ std::unique_ptr<Program> Program::load(const std::string &path,
       NetSpec s;
       s.name = need(n, "name", "network").asString();
       s.kind = need(n, "kind", "network").asString();
-      if (const json::Value *v = n.get("input"))
-        s.input = v->asString();
+      if (const json::Value *v = n.get("inputs"))
+        for (const json::Value &i : v->asArray())
+          s.inputs.push_back(i.asString());
       if (const json::Value *v = n.get("input_size"))
         s.inputSize = v->asInt();
       if (const json::Value *v = n.get("output"))
@@ -112,10 +181,8 @@ std::unique_ptr<Program> Program::load(const std::string &path,
       for (const auto &[k, v] :
            need(*t, "optimizer_groups", "train").asObject())
         ts.groups[k] = optimizerOf(v);
-      OptimizerSpec sampler = optimizerOf(need(*t, "sampler", "train"));
-      ts.epsilon = sampler.args.count("epsilon") ? sampler.args["epsilon"] : 0;
-      ts.temperature =
-          sampler.args.count("temperature") ? sampler.args["temperature"] : 1;
+      ts.sampler = samplerOf(need(*t, "sampler", "train"));
+      ts.learningRate = learningRateOf(need(*t, "lr_schedule", "train"));
       ts.evalEvery = need(*t, "eval_every", "train").asInt();
       for (const json::Value &x : need(*t, "eval_metrics", "train").asArray())
         ts.metrics.push_back(x.asString());
@@ -130,6 +197,29 @@ std::unique_ptr<Program> Program::load(const std::string &path,
     return nullptr;
   }
   return p;
+}
+
+double Schedule::at(int64_t iteration) const {
+  if (over <= 0 || iteration >= over)
+    return over <= 0 ? start : end;
+  return start + (end - start) * static_cast<double>(iteration) /
+                     static_cast<double>(over);
+}
+
+double LearningRateSpec::factor(int64_t iteration, int64_t iterations) const {
+  if (iteration < warmup)
+    return static_cast<double>(iteration + 1) / static_cast<double>(warmup);
+  // The last iteration reaches `min`.
+  int64_t span = std::max<int64_t>(iterations - warmup - 1, 1);
+  double progress =
+      std::min(1.0, static_cast<double>(iteration - warmup) / span);
+  if (kind == "linear")
+    return 1.0 - (1.0 - min) * progress;
+  if (kind == "cosine")
+    return min + (1.0 - min) * 0.5 * (1.0 + std::cos(M_PI * progress));
+  if (kind == "step" && every > 0)
+    return std::pow(gamma, static_cast<double>((iteration - warmup) / every));
+  return 1.0;
 }
 
 const NetSpec *Program::net(const std::string &name) const {
@@ -283,13 +373,15 @@ State Program::init(int64_t batch) const {
   return s;
 }
 
-torch::Tensor Program::stateKernel(const char *kernel, const char *output,
-                                   std::vector<int64_t> perRow,
-                                   torch::ScalarType dtype,
-                                   const State &s) const {
+torch::Tensor
+Program::stateKernel(const char *kernel, const char *output,
+                     std::vector<int64_t> perRow, torch::ScalarType dtype,
+                     const State &s,
+                     const std::map<std::string, torch::Tensor> &extra) const {
   perRow.insert(perRow.begin(), s[0].size(0));
   auto out = torch::empty(perRow, options(dtype));
-  std::map<std::string, torch::Tensor> args{{output, out}};
+  std::map<std::string, torch::Tensor> args = extra;
+  args[output] = out;
   bindState(args, "state", s);
   call(kernel, args);
   return out;
@@ -310,8 +402,26 @@ torch::Tensor Program::backwardMask(const State &s) const {
                      torch::kBool, s);
 }
 
-torch::Tensor Program::logReward(const State &s) const {
-  return stateKernel("gfl_log_reward", "log_reward", {}, torch::kFloat32, s);
+torch::Tensor Program::logReward(const State &s,
+                                 const torch::Tensor &cond) const {
+  if (env_.conditions.empty())
+    return stateKernel("gfl_log_reward", "log_reward", {}, torch::kFloat32, s);
+  torch::Tensor c = cond.defined() ? cond : defaultCondition(s[0].size(0));
+  return stateKernel("gfl_log_reward", "log_reward", {}, torch::kFloat32, s,
+                     {{"cond", c.to(options(torch::kFloat32)).contiguous()}});
+}
+
+torch::Tensor Program::defaultCondition(int64_t rows) const {
+  if (env_.conditions.empty())
+    return torch::Tensor();
+  std::vector<float> row;
+  for (const ConditionSpec &c : env_.conditions)
+    row.insert(row.end(), c.value.begin(), c.value.end());
+  return torch::tensor(row, torch::kFloat32)
+      .to(options(torch::kFloat32))
+      .unsqueeze(0)
+      .expand({rows, env_.conditionSize})
+      .contiguous();
 }
 
 torch::Tensor Program::terminal(const State &s) const {

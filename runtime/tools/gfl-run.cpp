@@ -2,9 +2,10 @@
 //
 //   gfl-run train  ARTIFACT [--device cpu|cuda] [--cuda-graph on|off]
 //                  [--out DIR] [--iterations N] [--batch N] [--seed N]
-//                  [--checkpoint FILE] [--resume] [--set K=V]
-//   gfl-run sample ARTIFACT --checkpoint FILE -n N -o FILE.csv
-//   gfl-run eval   ARTIFACT --checkpoint FILE
+//                  [--checkpoint FILE] [--resume] [--until N] [--set K=V]
+//   gfl-run sample ARTIFACT --checkpoint FILE -n N -o FILE.csv [--cond K=V]
+//   gfl-run sample ARTIFACT --checkpoint FILE --backward FROM.csv -o FILE.csv
+//   gfl-run eval   ARTIFACT --checkpoint FILE [--cond K=V]
 //   gfl-run info   ARTIFACT
 //
 // Errors in the command line, the artifact or a checkpoint give one line on
@@ -12,7 +13,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "gfl/Runtime/ConditionSampler.h"
 #include "gfl/Runtime/Trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
 
 #include <cstdlib>
 #include <fstream>
@@ -40,18 +46,25 @@ const char *kUsage =
     "  --iterations N        --batch N        --seed N\n"
     "  --checkpoint FILE     checkpoint to write (train) or read\n"
     "  --resume              continue training from the checkpoint\n"
+    "  --until N             stop after iteration N (checkpoint written);\n"
+    "                        schedules still span all the iterations\n"
+    "  --until N             stop after iteration N (checkpoint written);\n"
+    "                        schedules still span all the iterations\n"
     "  --set NAME=VALUE      batch, iterations, seed, lr, epsilon,\n"
     "                        temperature, eval_every\n"
     "  -n N  -o FILE.csv     number of samples and output (sample)\n"
+    "  --backward FROM.csv   sample: trajectories drawn backward with P_B\n"
+    "                        from the terminal states in FROM.csv\n"
+    "  --cond NAME=V[,V..]   the condition to evaluate and sample at\n"
     "  --quiet               no progress output\n"
     "  --profile             print the time per training phase (stderr)\n";
 
 struct Options {
   std::string command, artifact, device = "cpu", out = "run", checkpoint,
-                                 output;
+                                 output, backwardFrom;
   bool resume = false, quiet = false, profile = false, cudaGraph = true;
-  std::optional<int64_t> iterations, batch, seed, samples;
-  std::vector<std::pair<std::string, std::string>> sets;
+  std::optional<int64_t> iterations, batch, seed, samples, until;
+  std::vector<std::pair<std::string, std::string>> sets, conds;
 };
 
 int64_t parseInt(const std::string &flag, const std::string &v) {
@@ -102,7 +115,11 @@ Options parse(int argc, char **argv) {
       o.profile = true;
     else if (a == "--iterations")
       o.iterations = parseInt(a, value());
-    else if (a == "--batch")
+    else if (a == "--until") {
+      o.until = parseInt(a, value());
+      if (*o.until < 1)
+        throw UsageError("--until expects a positive iteration");
+    } else if (a == "--batch")
       o.batch = parseInt(a, value());
     else if (a == "--seed")
       o.seed = parseInt(a, value());
@@ -110,7 +127,16 @@ Options parse(int argc, char **argv) {
       o.samples = parseInt(a, value());
     else if (a == "-o")
       o.output = value();
-    else if (a == "--set") {
+    else if (a == "--backward")
+      o.backwardFrom = value();
+    else if (a == "--cond") {
+      std::string kv = value();
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw UsageError("--cond expects NAME=VALUE[,VALUE...], got '" + kv +
+                         "'");
+      o.conds.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    } else if (a == "--set") {
       std::string kv = value();
       size_t eq = kv.find('=');
       if (eq == std::string::npos || eq == 0)
@@ -154,12 +180,17 @@ void applySets(Program &p, const Options &o) {
       t.seed = parseInt("--set seed", v);
     else if (key == "eval_every")
       t.evalEvery = parseInt("--set eval_every", v);
-    else if (key == "lr")
-      t.optimizer.args["lr"] = parseDouble("--set lr", v);
-    else if (key == "epsilon")
-      t.epsilon = parseDouble("--set epsilon", v);
+    else if (key == "lr") {
+      double lr = parseDouble("--set lr", v);
+      if (!(lr > 0) || !std::isfinite(lr))
+        throw UsageError("--set lr: must be positive and finite, got '" + v +
+                         "'");
+      t.optimizer.args["lr"] = lr;
+    } else if (key == "epsilon")
+      t.sampler.epsilon = Schedule::constant(parseDouble("--set epsilon", v));
     else if (key == "temperature")
-      t.temperature = parseDouble("--set temperature", v);
+      t.sampler.temperature =
+          Schedule::constant(parseDouble("--set temperature", v));
     else if (params.count(k))
       throw UsageError("param '" + k +
                        "' is compiled into the artifact (it may change "
@@ -176,7 +207,10 @@ void applySets(Program &p, const Options &o) {
     t.seed = *o.seed;
   if (t.batch < 1 || t.iterations < 0)
     throw UsageError("batch must be at least 1 and iterations at least 0");
-  if (t.epsilon < 0 || t.epsilon > 1 || !(t.temperature > 0))
+  const SamplerSpec &sp = t.sampler;
+  auto inUnit = [](double x) { return x >= 0 && x <= 1; };
+  if (!inUnit(sp.epsilon.start) || !inUnit(sp.epsilon.end) ||
+      !(sp.temperature.start > 0) || !(sp.temperature.end > 0))
     throw UsageError("epsilon must be in [0, 1] and temperature positive");
 }
 
@@ -194,7 +228,10 @@ int info(Program &p) {
   for (const NetSpec &n : p.nets()) {
     std::cout << "network      " << n.name << ": " << n.kind;
     if (n.kind == "mlp") {
-      std::cout << " " << n.input << "(" << n.inputSize << ") ->";
+      std::string inputs;
+      for (const std::string &i : n.inputs)
+        inputs += (inputs.empty() ? "" : "+") + i;
+      std::cout << " " << inputs << "(" << n.inputSize << ") ->";
       for (int64_t h : n.hidden)
         std::cout << " " << h;
       std::cout << " -> " << n.output << "(" << n.outputSize << "), "
@@ -207,6 +244,149 @@ int info(Program &p) {
     std::cout << "training     objective " << t.objective << ", batch "
               << t.batch << ", " << t.iterations << " iterations, seed "
               << t.seed << "\n";
+  return 0;
+}
+
+/// The CSV header of a state's fields: `x_0,x_1,...` for tensor fields.
+std::vector<std::string> fieldColumns(const EnvSpec &e) {
+  std::vector<std::string> cols;
+  for (const FieldSpec &f : e.fields) {
+    int64_t numel = 1;
+    for (int64_t d : f.shape)
+      numel *= d;
+    for (int64_t i = 0; i < numel; ++i)
+      cols.push_back(f.name + (numel > 1 ? "_" + std::to_string(i) : ""));
+  }
+  return cols;
+}
+
+/// Row `row` of state `s` as CSV cells (each followed by a comma).
+void writeState(std::ostream &csv, const State &s, int64_t row) {
+  for (const torch::Tensor &field : s) {
+    torch::Tensor v = field[row].reshape({-1}).to(torch::kFloat64);
+    auto a = v.accessor<double, 1>();
+    for (int64_t i = 0; i < v.size(0); ++i)
+      csv << a[i] << ",";
+  }
+}
+
+/// Terminal states from a CSV in the format `gfl-run sample` writes (a
+/// header with the field columns, other columns ignored). Throws UsageError
+/// with the file, line and reason.
+State readStates(const Program &p, const std::string &path) {
+  std::ifstream in(path);
+  if (!in)
+    throw UsageError("cannot read '" + path + "'");
+  std::string line;
+  if (!std::getline(in, line))
+    throw UsageError("'" + path + "' is empty");
+  std::vector<std::string> header;
+  {
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');)
+      header.push_back(cell);
+  }
+  std::vector<size_t> columnOf;
+  for (const std::string &c : fieldColumns(p.env())) {
+    auto it = std::find(header.begin(), header.end(), c);
+    if (it == header.end())
+      throw UsageError("'" + path + "' has no column '" + c + "'");
+    columnOf.push_back(static_cast<size_t>(it - header.begin()));
+  }
+  std::vector<std::vector<double>> rows;
+  for (int64_t lineNo = 2; std::getline(in, line); ++lineNo) {
+    if (line.empty())
+      continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');)
+      cells.push_back(cell);
+    std::vector<double> row;
+    for (size_t col : columnOf) {
+      if (col >= cells.size())
+        throw UsageError(path + ":" + std::to_string(lineNo) +
+                         ": too few columns");
+      row.push_back(parseDouble(path + ":" + std::to_string(lineNo) + ": '" +
+                                    header[col] + "'",
+                                cells[col]));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty())
+    throw UsageError("'" + path + "' has no states");
+  int64_t n = static_cast<int64_t>(rows.size());
+  State s = p.emptyState(n);
+  size_t col = 0;
+  for (size_t f = 0; f < s.size(); ++f) {
+    const FieldSpec &spec = p.env().fields[f];
+    int64_t numel = s[f].numel() / n;
+    torch::Tensor flat = torch::empty({n, numel}, torch::kFloat64);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t i = 0; i < numel; ++i) {
+        double v = rows[r][col + i];
+        if (spec.dtype != torch::kFloat32 && std::floor(v) != v)
+          throw UsageError(path + ":" + std::to_string(r + 2) + ": '" +
+                           header[columnOf[col + i]] + "' is not an integer");
+        flat[r][i] = v;
+      }
+    col += numel;
+    s[f].copy_(flat.view(s[f].sizes()).to(s[f].scalar_type()));
+  }
+  return s;
+}
+
+/// `sample --backward`: a trajectory per terminal state, drawn backward
+/// with P_B, one CSV row per visited state with the action taken from it
+/// and its log P_F and log P_B.
+int sampleBackward(Program &p, Trainer &trainer, int64_t iteration,
+                   const Options &o) {
+  State x = readStates(p, o.backwardFrom);
+  const EnvSpec &e = p.env();
+  int64_t n = x[0].size(0);
+  // Every state must be one where a trajectory can end.
+  for (auto &field : x)
+    field = field.to(p.device());
+  torch::Tensor ok = trainer.sampler().backward().canEnd(x).cpu();
+  for (int64_t r = 0; r < n; ++r)
+    if (!ok[r].item<bool>())
+      throw UsageError(o.backwardFrom + ":" + std::to_string(r + 2) +
+                       ": no trajectory ends in this state");
+  trainer.sampler().setIteration(iteration);
+  BackwardDraw draw;
+  draw.iteration = trainer.sampler().iteration();
+  draw.stream = stream::kBackward;
+  if (!o.conds.empty() || !e.conditions.empty()) {
+    torch::Tensor c = ConditionSampler::parse(p, o.conds);
+    draw.cond = c.reshape({1, -1}).expand({n, -1}).contiguous();
+  }
+  torch::Tensor logPb;
+  Rollout r = trainer.sampler().backward().sample(x, draw, &logPb);
+  StepLogProbs lp = trainer.logProbs(r);
+  std::ofstream csv(o.output);
+  if (!csv)
+    throw UsageError("cannot write '" + o.output + "'");
+  csv << "trajectory,step,";
+  for (const std::string &c : fieldColumns(e))
+    csv << c << ",";
+  csv << "action,log_pf,log_pb\n";
+  torch::Tensor actions = r.actions.cpu(), counts = r.n.cpu();
+  torch::Tensor logPf = lp.forward.cpu(), logPbC = logPb.cpu();
+  std::vector<State> states;
+  for (const State &s : r.states) {
+    State host;
+    for (const torch::Tensor &t : s)
+      host.push_back(t.cpu());
+    states.push_back(std::move(host));
+  }
+  for (int64_t b = 0; b < n; ++b) {
+    int64_t moves = counts[b].item<int32_t>();
+    for (int64_t k = 0; k <= moves; ++k) {
+      csv << b << "," << k << ",";
+      writeState(csv, states[k], b);
+      csv << actions[b][k].item<int32_t>() << "," << logPf[b][k].item<float>()
+          << "," << logPbC[b][k].item<float>() << "\n";
+    }
+  }
   return 0;
 }
 
@@ -224,14 +404,24 @@ int run(const Options &o) {
   } catch (const std::exception &e) {
     throw UsageError(e.what());
   }
+  // The condition to evaluate and sample at (the declared values where
+  // none is given).
+  torch::Tensor cond;
+  try {
+    cond = ConditionSampler::parse(*program, o.conds);
+  } catch (const std::exception &e) {
+    throw UsageError(e.what());
+  }
 
   TrainerOptions topts;
   topts.outDir = o.out;
   topts.checkpoint = o.checkpoint;
   topts.resume = o.resume;
+  topts.until = o.until.value_or(0);
   topts.progress = !o.quiet;
   topts.profile = o.profile;
   topts.cudaGraph = o.cudaGraph;
+  topts.evalCondition = cond;
   Trainer trainer(*program, topts);
   if (o.command == "train") {
     printMetrics(trainer.run());
@@ -243,8 +433,8 @@ int run(const Options &o) {
     throw UsageError(o.command + " needs --checkpoint FILE");
   int64_t iteration = trainer.loadCheckpoint(o.checkpoint);
   if (o.command == "eval") {
-    Metrics m = trainer.evaluate(iteration, 0);
-    Rollout r = trainer.rollout(iteration, program->train().batch);
+    Metrics m = trainer.evaluate(iteration, 0, cond);
+    Rollout r = trainer.rollout(iteration, program->train().batch, 0, cond);
     torch::Tensor rewards = r.logReward.exp();
     m.meanReward = rewards.mean().item<double>();
     int64_t k = std::min<int64_t>(10, rewards.size(0));
@@ -253,9 +443,13 @@ int run(const Options &o) {
     return 0;
   }
   // sample
-  if (!o.samples || *o.samples < 1 || o.output.empty())
+  if (o.output.empty())
+    throw UsageError("sample needs -o FILE.csv");
+  if (!o.backwardFrom.empty())
+    return sampleBackward(*program, trainer, iteration, o);
+  if (!o.samples || *o.samples < 1)
     throw UsageError("sample needs -n N (at least 1) and -o FILE.csv");
-  Rollout r = trainer.rollout(iteration, *o.samples);
+  Rollout r = trainer.rollout(iteration, *o.samples, 0, cond);
   std::ofstream csv(o.output);
   if (!csv)
     throw UsageError("cannot write '" + o.output + "'");
@@ -264,21 +458,11 @@ int run(const Options &o) {
   for (const torch::Tensor &t : r.final)
     final.push_back(t.cpu());
   torch::Tensor logReward = r.logReward.cpu();
-  for (const FieldSpec &f : e.fields) {
-    int64_t numel = 1;
-    for (int64_t d : f.shape)
-      numel *= d;
-    for (int64_t i = 0; i < numel; ++i)
-      csv << f.name << (numel > 1 ? "_" + std::to_string(i) : "") << ",";
-  }
+  for (const std::string &c : fieldColumns(e))
+    csv << c << ",";
   csv << "log_reward\n";
   for (int64_t row = 0; row < *o.samples; ++row) {
-    for (size_t f = 0; f < e.fields.size(); ++f) {
-      torch::Tensor v = final[f][row].reshape({-1}).to(torch::kFloat64);
-      auto a = v.accessor<double, 1>();
-      for (int64_t i = 0; i < v.size(0); ++i)
-        csv << a[i] << ",";
-    }
+    writeState(csv, final, row);
     csv << logReward[row].item<float>() << "\n";
   }
   return 0;

@@ -124,7 +124,7 @@ gfl.env @two_features {
 
 // -----
 
-// expected-error @+1 {{'gfl.env' op body may only contain gfl.state, gfl.action, gfl.stop, gfl.terminal, gfl.log_reward and gfl.features, found 'arith.constant'}}
+// expected-error @+1 {{'gfl.env' op body may only contain gfl.state, gfl.condition, gfl.action, gfl.stop, gfl.terminal, gfl.log_reward and gfl.features, found 'arith.constant'}}
 gfl.env @foreign_op {
   gfl.state "x" : i32 init 0 : i32
   // expected-note @+1 {{see operation}}
@@ -292,6 +292,118 @@ gfl.env @undo_yield {
     %r = arith.constant 0.0 : f32
     gfl.yield %r : f32
   }
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// gfl.condition
+//===----------------------------------------------------------------------===//
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op type must be f32 or a 1-D tensor of f32, got 'i32'}}
+  gfl.condition "c" : i32 from "uniform" [0.0, 1.0] value [0.5]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op uniform expects params [lo, hi] with lo < hi}}
+  gfl.condition "c" : f32 from "uniform" [1.0, 1.0] value [1.0]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op loguniform expects 0 < lo}}
+  gfl.condition "c" : f32 from "loguniform" [0.0, 1.0] value [0.5]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op a uniform condition is an f32}}
+  gfl.condition "c" : tensor<2xf32> from "uniform" [0.0, 1.0] value [0.5, 0.5]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op a dirichlet condition is a tensor of at least 2 components}}
+  gfl.condition "c" : f32 from "dirichlet" [1.0] value [1.0]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op dirichlet expects one concentration per component (3), got 2}}
+  gfl.condition "c" : tensor<3xf32> from "dirichlet" [1.0, 1.0] value [0.3, 0.3, 0.4]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op dirichlet concentrations must be positive}}
+  gfl.condition "c" : tensor<2xf32> from "dirichlet" [1.0, 0.0] value [0.5, 0.5]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op unknown distribution "normal"; expected uniform, loguniform or dirichlet}}
+  gfl.condition "c" : f32 from "normal" [0.0, 1.0] value [0.0]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op value has 2 element(s), expected 1}}
+  gfl.condition "c" : f32 from "uniform" [0.0, 1.0] value [0.5, 0.5]
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  gfl.condition "c" : f32 from "uniform" [0.0, 1.0] value [0.5]
+  gfl.stop
+  // expected-error @+1 {{'gfl.log_reward' op region 'body' expects 1 state argument(s) and 1 condition argument(s), got 1 argument(s)}}
+  gfl.log_reward {
+  ^bb0(%x: i32):
+    %r = arith.constant 0.0 : f32
+    gfl.yield %r : f32
+  }
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  gfl.condition "c" : f32 from "uniform" [0.0, 1.0] value [0.5]
+  gfl.stop
+  // expected-error @+1 {{'gfl.log_reward' op region 'body' argument #1 has type 'tensor<2xf32>', expected 'f32' (condition #0)}}
+  gfl.log_reward {
+  ^bb0(%x: i32, %c: tensor<2xf32>):
+    %r = arith.constant 0.0 : f32
+    gfl.yield %r : f32
+  }
+}
+
+// -----
+
+gfl.env @e {
+  gfl.state "x" : i32 init 0 : i32
+  // expected-error @+1 {{'gfl.condition' op redefines state "x" of 'gfl.env' "e"}}
+  gfl.condition "x" : f32 from "uniform" [0.0, 1.0] value [0.5]
 }
 
 // -----

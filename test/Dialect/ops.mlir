@@ -86,6 +86,28 @@ gfl.env @hypergrid {
 // CHECK-NEXT:    }
 // CHECK-NEXT:  }
 
+// Conditions: the reward takes them after the state.
+gfl.env @tempered {
+  gfl.state "n" : i32 domain [0, 4) init 0 : i32
+  gfl.condition "beta" : f32 from "loguniform" [1.0, 4.0] value [2.0]
+  gfl.condition "w" : tensor<2xf32> from "dirichlet" [1.0, 0.5] value [0.5, 0.5]
+  gfl.stop
+  gfl.log_reward {
+  ^bb0(%n: i32, %beta: f32, %w: tensor<2xf32>):
+    %nf = arith.sitofp %n : i32 to f32
+    %r = arith.mulf %beta, %nf : f32
+    gfl.yield %r : f32
+  }
+}
+
+// CHECK-LABEL: gfl.env @tempered {
+// CHECK-NEXT:    gfl.state "n"
+// CHECK-NEXT:    gfl.condition "beta" : f32 from "loguniform" [1.000000e+00, 4.000000e+00] value [2.000000e+00]
+// CHECK-NEXT:    gfl.condition "w" : tensor<2xf32> from "dirichlet" [1.000000e+00, 5.000000e-01] value [5.000000e-01, 5.000000e-01]
+// CHECK-NEXT:    gfl.stop
+// CHECK-NEXT:    gfl.log_reward {
+// CHECK-NEXT:    ^bb0(%{{.*}}: i32, %{{.*}}: f32, %{{.*}}: tensor<2xf32>):
+
 // Scalar states, a two-parameter family, a family without parameters, an
 // explicit undo, a guarded stop and a terminal condition.
 gfl.env @misc {

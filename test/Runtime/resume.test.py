@@ -1,6 +1,6 @@
 """Compares two metrics.jsonl files field by field, except wall time."""
+import argparse
 import json
-import sys
 
 def load(path):
     rows = [json.loads(l) for l in open(path) if l.strip()]
@@ -8,6 +8,11 @@ def load(path):
         r.pop("wall_s")
     return rows
 
-full, part = load(sys.argv[1]), load(sys.argv[2])
-assert len(full) == 5 and full == part, (full, part)
+ap = argparse.ArgumentParser()
+ap.add_argument("--rows", type=int, default=5)
+ap.add_argument("full")
+ap.add_argument("part")
+args = ap.parse_args()
+full, part = load(args.full), load(args.part)
+assert len(full) == args.rows and full == part, (full, part)
 print("ok: %d evaluations identical" % len(full))

@@ -124,12 +124,39 @@ gfl.env @counter {
 // CHECK-SAME:    %{{.*}}: i64 {gfl.name = "seed"}
 // CHECK-SAME:    %{{.*}}: tensor<1xi64> {bufferization.writable = false, gfl.name = "iteration"}
 // CHECK-SAME:    %{{.*}}: i64 {gfl.name = "step"}
-// CHECK-SAME:    %{{.*}}: f32 {gfl.name = "epsilon"}
-// CHECK-SAME:    %{{.*}}: f32 {gfl.name = "temperature"}
+// CHECK-SAME:    %{{.*}}: i64 {gfl.name = "stream"}
+// CHECK-SAME:    %{{.*}}: tensor<1xf32> {bufferization.writable = false, gfl.name = "epsilon"}
+// CHECK-SAME:    %{{.*}}: tensor<1xf32> {bufferization.writable = false, gfl.name = "temperature"}
 // CHECK-SAME:    gfl.name = "action", gfl.output
 // CHECK-SAME:    gfl.name = "log_pf", gfl.output
 // CHECK-COUNT-20: arith.mului_extended
 // CHECK:         gfl.onehot
+
+// The backward step: P_B logits, the backward mask, the same Philox draw,
+// the undo, and whether the walk reached s0 (or is stuck).
+// CHECK-LABEL: func.func @gfl_sample_backward_step
+// CHECK-SAME:    gfl.name = "logits"
+// CHECK-SAME:    %{{.*}}: tensor<1xi64> {bufferization.writable = false, gfl.name = "iteration"}
+// CHECK-SAME:    %{{.*}}: i64 {gfl.name = "stream"}
+// CHECK-SAME:    gfl.name = "prev.n", gfl.output
+// CHECK-SAME:    gfl.name = "log_pb", gfl.output
+// CHECK-SAME:    gfl.name = "done", gfl.output
+// CHECK-SAME:    gfl.name = "stuck", gfl.output
+// CHECK-COUNT-20: arith.mului_extended
+
+// One Philox uniform per row, and the local-search acceptance (one more).
+// CHECK-LABEL: func.func @gfl_uniform
+// CHECK-SAME:    gfl.name = "u", gfl.output
+// CHECK-COUNT-10: arith.mului_extended
+// CHECK-LABEL: func.func @gfl_ls_accept
+// CHECK-SAME:    gfl.name = "n_new"
+// CHECK-SAME:    gfl.name = "greedy"
+// CHECK-SAME:    gfl.name = "backtrack"
+// CHECK-SAME:    gfl.name = "accept", gfl.output
+// CHECK-SAME:    gfl.name = "log_accept", gfl.output
+// CHECK:         arith.minimumf
+// CHECK-COUNT-10: arith.mului_extended
+// CHECK:         math.log
 
 // Enumerable: every field is an int with a domain (4 states).
 // CHECK-LABEL: func.func @gfl_state_index

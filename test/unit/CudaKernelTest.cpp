@@ -242,17 +242,59 @@ TEST_F(CudaKernels, SamplerDrawsTheSameActions) {
           {"log_q", HostBuf::zeros("float32", {B})},
           {"done", HostBuf::zeros("bool", {B})},
           {"features", HostBuf::zeros("float32", {B, 16})},
-          {"iteration", HostBuf::of("int64", {1}, std::vector<int64_t>{7})}};
-      std::map<std::string, double> scalars{{"seed", 1234},
-                                            {"step", double(step)},
-                                            {"epsilon", eps},
-                                            {"temperature", temp}};
+          {"iteration", HostBuf::of("int64", {1}, std::vector<int64_t>{7})},
+          {"epsilon",
+           HostBuf::of("float32", {1}, std::vector<float>{float(eps)})},
+          {"temperature",
+           HostBuf::of("float32", {1}, std::vector<float>{float(temp)})}};
+      std::map<std::string, double> scalars{
+          {"seed", 1234}, {"step", double(step)}, {"stream", 0}};
       expectSame("gfl_sample_step", bufs, scalars);
       auto [cpu, gpu] = both("gfl_sample_step", bufs, scalars);
       std::memcpy(x.data(), cpu.at("next.x").bytes.data(), 8 * B);
       std::memcpy(ended.data(), cpu.at("done").bytes.data(), B);
     }
   }
+}
+
+/// The backward step draws the same parents on both devices: 512 walks
+/// from random hypergrid states back to s0 with random P_B logits.
+TEST_F(CudaKernels, BackwardSamplerDrawsTheSameParents) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  std::uniform_int_distribution<int32_t> coord(0, 7);
+  const int64_t B = 512;
+  std::vector<int32_t> x(2 * B);
+  for (int32_t &v : x)
+    v = coord(rng);
+  std::vector<uint8_t> ended(B, 0);
+  // A 2D H8 walk back to s0 takes at most 14 steps.
+  for (int64_t step = 0; step < 15; ++step) {
+    std::vector<float> logits(2 * B);
+    for (float &l : logits)
+      l = normal(rng);
+    std::map<std::string, HostBuf> bufs{
+        {"state.x", HostBuf::of("int32", {B, 2}, x)},
+        {"logits", HostBuf::of("float32", {B, 2}, logits)},
+        {"ended", HostBuf::of("bool", {B}, ended)},
+        {"prev.x", HostBuf::zeros("int32", {B, 2})},
+        {"action", HostBuf::zeros("int32", {B})},
+        {"log_pb", HostBuf::zeros("float32", {B})},
+        {"done", HostBuf::zeros("bool", {B})},
+        {"stuck", HostBuf::zeros("bool", {B})},
+        {"features", HostBuf::zeros("float32", {B, 16})},
+        {"iteration", HostBuf::of("int64", {1}, std::vector<int64_t>{3})}};
+    std::map<std::string, double> scalars{
+        {"seed", 99}, {"step", double(step)}, {"stream", 1}};
+    expectSame("gfl_sample_backward_step", bufs, scalars);
+    auto [cpu, gpu] = both("gfl_sample_backward_step", bufs, scalars);
+    std::memcpy(x.data(), cpu.at("prev.x").bytes.data(), 8 * B);
+    std::memcpy(ended.data(), cpu.at("done").bytes.data(), B);
+  }
+  for (uint8_t e : ended)
+    EXPECT_EQ(e, 1);
+  for (int32_t v : x)
+    EXPECT_EQ(v, 0);
 }
 
 TEST_F(CudaKernels, PolicyEdgeFlowAndObjectiveKernels) {

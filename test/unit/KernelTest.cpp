@@ -183,7 +183,7 @@ struct SampleResult {
 SampleResult sample(Kernels &k, const std::vector<int> &state,
                     const std::vector<float> &logits, int64_t n, int64_t seed,
                     int64_t iteration, int64_t step, float epsilon,
-                    float temperature) {
+                    float temperature, int64_t stream = 0) {
   const int D = state.size(), A = logits.size();
   Buffer<int32_t> s({n, D}), next({n, D}), action({n});
   for (int64_t i = 0; i < n; ++i)
@@ -194,14 +194,24 @@ SampleResult sample(Kernels &k, const std::vector<int> &state,
     for (int a = 0; a < A; ++a)
       l[i * A + a] = logits[a];
   Buffer<uint8_t> ended({n}, 0), done({n});
-  Buffer<int64_t> it({1}, iteration); // a one-element buffer (CUDA graphs)
-  std::vector<void *> args{s.descriptor(),      l.descriptor(),
-                           ended.descriptor(),  &seed,
-                           it.descriptor(),     &step,
-                           &epsilon,            &temperature,
-                           next.descriptor(),   action.descriptor(),
-                           logpf.descriptor(),  logq.descriptor(),
-                           done.descriptor(),   feats.descriptor()};
+  // One-element buffers, read at launch (CUDA graphs).
+  Buffer<int64_t> it({1}, iteration);
+  Buffer<float> eps({1}, epsilon), temp({1}, temperature);
+  std::vector<void *> args{s.descriptor(),
+                           l.descriptor(),
+                           ended.descriptor(),
+                           &seed,
+                           it.descriptor(),
+                           &step,
+                           &stream,
+                           eps.descriptor(),
+                           temp.descriptor(),
+                           next.descriptor(),
+                           action.descriptor(),
+                           logpf.descriptor(),
+                           logq.descriptor(),
+                           done.descriptor(),
+                           feats.descriptor()};
   k.get("gfl_sample_step")(args);
   return {action.vector(), logpf.vector(), logq.vector()};
 }
@@ -269,10 +279,12 @@ TEST_F(Hypergrid2D, SameSeedSameTrajectories) {
   SampleResult a = sample(k, {1, 1}, logits, 4096, 42, 3, 5, 0.1f, 1.0f);
   SampleResult b = sample(k, {1, 1}, logits, 4096, 42, 3, 5, 0.1f, 1.0f);
   EXPECT_EQ(a.actions, b.actions);
-  // Another seed, iteration or step gives another stream.
-  for (auto [seed, it, step] : {std::tuple{43, 3, 5}, std::tuple{42, 4, 5},
-                                std::tuple{42, 3, 6}}) {
-    SampleResult c = sample(k, {1, 1}, logits, 4096, seed, it, step, 0.1f, 1.0f);
+  // Another seed, iteration, step or stream gives other draws.
+  for (auto [seed, it, step, stream] :
+       {std::tuple{43, 3, 5, 0}, std::tuple{42, 4, 5, 0},
+        std::tuple{42, 3, 6, 0}, std::tuple{42, 3, 5, 1}}) {
+    SampleResult c =
+        sample(k, {1, 1}, logits, 4096, seed, it, step, 0.1f, 1.0f, stream);
     EXPECT_NE(a.actions, c.actions);
   }
 }
@@ -284,15 +296,23 @@ TEST_F(Hypergrid2D, EndedTrajectoriesStayPut) {
   Buffer<uint8_t> ended({n}), done({n});
   ended[0] = 1;
   Buffer<int64_t> it({1}, 0);
-  int64_t seed = 1, step = 0;
-  float eps = 0, temp = 1;
-  std::vector<void *> args{s.descriptor(),     l.descriptor(),
-                           ended.descriptor(), &seed,
-                           it.descriptor(),    &step,
-                           &eps,               &temp,
-                           next.descriptor(),  action.descriptor(),
-                           logpf.descriptor(), logq.descriptor(),
-                           done.descriptor(),  feats.descriptor()};
+  Buffer<float> eps({1}, 0.0f), temp({1}, 1.0f);
+  int64_t seed = 1, step = 0, stream = 0;
+  std::vector<void *> args{s.descriptor(),
+                           l.descriptor(),
+                           ended.descriptor(),
+                           &seed,
+                           it.descriptor(),
+                           &step,
+                           &stream,
+                           eps.descriptor(),
+                           temp.descriptor(),
+                           next.descriptor(),
+                           action.descriptor(),
+                           logpf.descriptor(),
+                           logq.descriptor(),
+                           done.descriptor(),
+                           feats.descriptor()};
   k.get("gfl_sample_step")(args);
   EXPECT_EQ(action[0], -1);
   EXPECT_EQ(done[0], 1);

@@ -34,10 +34,24 @@ public:
   /// True when the trajectory ends after taking `action` into `next`.
   Value stepEnds(OpBuilder &b, Location loc, Value action, ValueRange next);
   Value features(OpBuilder &b, Location loc, ValueRange states);
-  Value logReward(OpBuilder &b, Location loc, ValueRange states);
+  /// log R of `states` at the conditions `conds` (one value per condition).
+  Value logReward(OpBuilder &b, Location loc, ValueRange states,
+                  ValueRange conds);
+  /// The conditions' values from a condition row (tensor<C x f32>).
+  SmallVector<Value> unpackConditions(OpBuilder &b, Location loc, Value row);
+
+  /// True when `states` is the initial state s0.
+  Value isInitial(OpBuilder &b, Location loc, ValueRange states);
 
   /// Builds gfl_sample_step (SampleKernel.cpp).
   void buildSampleKernel(OpBuilder &b);
+  /// Builds gfl_sample_backward_step (SamplerKernels.cpp).
+  void buildBackwardSampleKernel(OpBuilder &b);
+  /// Builds the env-independent sampler kernels: gfl_uniform and
+  /// gfl_ls_accept (SamplerKernels.cpp).
+  void buildSamplerKernels(OpBuilder &b);
+  /// Builds gfl_draw_condition (ConditionKernel.cpp).
+  void buildConditionKernel(OpBuilder &b);
 
   bool enumerable() const { return enumerable_; }
   int64_t stateCount() const { return stateCount_; }
@@ -59,15 +73,33 @@ private:
   Location loc_;
   SmallVector<StateOp, 4> states_;
   SmallVector<Type> stateTypes_;
+  SmallVector<ConditionOp, 2> conditions_;
+  int64_t conditionSize_ = 0; // f32 values in a condition row
   ActionLayout layout_;
   bool enumerable_ = false;
   int64_t stateCount_ = 0;
 };
 
-/// A uniform float in [0, 1) from Philox-4x32-10 keyed by `seed` with the
-/// counter (trajectory, step, iteration low, iteration high).
+/// A uniform float in [0, 1) from Philox-4x32-10 keyed by `seed` (i64) with
+/// the counter (trajectory, step, iteration low, iteration high XOR stream
+/// << 16); `iteration`, `step` and `stream` are i64, `trajectory` an index.
 Value philoxUniform(OpBuilder &b, Location loc, Value seed, Value iteration,
-                    Value trajectory, Value step);
+                    Value trajectory, Value step, Value stream);
+
+/// One categorical draw by inverse CDF from uniform `u`.
+struct CategoricalDraw {
+  Value action;        // i32; -1 when no action is valid
+  Value none;          // i1: no action is valid
+  Value logProb;       // log-softmax of the masked logits (0 when none)
+  Value logSampleProb; // log of the tempered, epsilon-mixed probability
+};
+
+/// Draws from the masked logits (a tensor of `numActions` f32, mask of i1)
+/// scaled by 1/temperature and mixed with the uniform distribution over the
+/// valid actions with weight epsilon (both f32).
+CategoricalDraw drawCategorical(OpBuilder &b, Location loc, Value logits,
+                                Value mask, int64_t numActions, Value u,
+                                Value epsilon, Value temperature);
 
 } // namespace mlir::gfl
 

@@ -18,7 +18,10 @@ namespace mlir::gfl {
 
 EnvKernelGen::EnvKernelGen(EnvOp env, ModuleOp module)
     : env_(env), module_(module), loc_(env.getLoc()), states_(env.getStates()),
-      stateTypes_(env.getStateTypes()), layout_(getActionLayout(env)) {
+      stateTypes_(env.getStateTypes()), conditions_(env.getConditions()),
+      layout_(getActionLayout(env)) {
+  for (ConditionOp c : conditions_)
+    conditionSize_ += c.getSize();
   // Enumerable: every field an int with a domain or a bool, and the product
   // of the radices fits comfortably in an i64.
   double count = 1;
@@ -196,8 +199,31 @@ Value EnvKernelGen::features(OpBuilder &b, Location loc, ValueRange states) {
   return inlineRegion(b, env_.getFeatures().getBody(), states).front();
 }
 
-Value EnvKernelGen::logReward(OpBuilder &b, Location loc, ValueRange states) {
-  return inlineRegion(b, env_.getLogReward().getBody(), states).front();
+Value EnvKernelGen::logReward(OpBuilder &b, Location loc, ValueRange states,
+                              ValueRange conds) {
+  SmallVector<Value> args(states.begin(), states.end());
+  args.append(conds.begin(), conds.end());
+  return inlineRegion(b, env_.getLogReward().getBody(), args).front();
+}
+
+SmallVector<Value> EnvKernelGen::unpackConditions(OpBuilder &b, Location loc,
+                                                  Value row) {
+  SmallVector<Value> values;
+  int64_t offset = 0;
+  for (ConditionOp c : conditions_) {
+    int64_t size = c.getSize();
+    if (isa<RankedTensorType>(c.getType()))
+      values.push_back(b.create<tensor::ExtractSliceOp>(
+          loc, cast<RankedTensorType>(c.getType()), row,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
+    else
+      values.push_back(b.create<tensor::ExtractOp>(
+          loc, row, ValueRange{constIndex(b, loc, offset)}));
+    offset += size;
+  }
+  return values;
 }
 
 //===----------------------------------------------------------------------===//
@@ -280,12 +306,25 @@ void EnvKernelGen::generate(OpBuilder &b) {
         },
         cat(fields("state"), {{"action"}, fields("prev")}));
   }
-  add(
-      "log_reward", st, {}, {f32},
-      [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
-        return SmallVector<Value>{logReward(nb, l, in)};
-      },
-      cat(fields("state"), {{"log_reward"}}));
+  // With conditions, log R(x | c) also reads a condition row per state.
+  if (conditions_.empty())
+    add(
+        "log_reward", st, {}, {f32},
+        [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+          return SmallVector<Value>{logReward(nb, l, in, {})};
+        },
+        cat(fields("state"), {{"log_reward"}}));
+  else
+    add(
+        "log_reward", withState({RankedTensorType::get({conditionSize_}, f32)}),
+        {}, {f32},
+        [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+          SmallVector<Value> conds = unpackConditions(nb, l, in.back());
+          return SmallVector<Value>{logReward(nb, l, in.take_front(n), conds)};
+        },
+        cat(fields("state"), {{"cond"}, {"log_reward"}}));
+  if (!conditions_.empty())
+    buildConditionKernel(b);
   buildPolicyKernels(b);
   if (layout_.numBackward > 0)
     buildEdgeFlowKernels(b);
@@ -298,7 +337,10 @@ void EnvKernelGen::generate(OpBuilder &b) {
         },
         cat(fields("state"), {{"features"}}));
     buildSampleKernel(b);
+    if (layout_.numBackward > 0)
+      buildBackwardSampleKernel(b);
   }
+  buildSamplerKernels(b);
   if (enumerable_)
     buildEnumerationKernels(b);
 }

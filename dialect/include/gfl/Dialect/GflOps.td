@@ -57,8 +57,8 @@ def Gfl_EnvOp : Gfl_Op<"env",
     [Symbol, IsolatedFromAbove, NoTerminator, SingleBlock]> {
   let summary = "environment declaration";
   let description = [{
-    Declares an environment: its state fields (`gfl.state`, in order), the
-    action families (`gfl.action`), an optional exit (`gfl.stop`), an
+    Declares an environment: its state fields (`gfl.state`, in order), its
+    conditions (`gfl.condition`), the action families (`gfl.action`), an optional exit (`gfl.stop`), an
     optional terminal condition (`gfl.terminal`), the log-reward
     (`gfl.log_reward`) and optional policy features (`gfl.features`).
 
@@ -95,6 +95,9 @@ def Gfl_EnvOp : Gfl_Op<"env",
     ::llvm::SmallVector<::mlir::Type> getStateTypes();
     /// The action families, in declaration order.
     ::llvm::SmallVector<ActionOp, 4> getActions();
+    /// The conditions, in declaration order, and their types.
+    ::llvm::SmallVector<ConditionOp, 2> getConditions();
+    ::llvm::SmallVector<::mlir::Type> getConditionTypes();
     /// The optional children; null when absent.
     StopOp getStop();
     TerminalOp getTerminal();
@@ -105,7 +108,8 @@ def Gfl_EnvOp : Gfl_Op<"env",
     int64_t getNumFlatActions();
     /// The entry block argument types expected by the regions of `child`
     /// (a direct child of this env): the state types, followed for a
-    /// gfl.action by one i32 per parameter.
+    /// gfl.action by one i32 per parameter and for gfl.log_reward by the
+    /// condition types.
     ::llvm::SmallVector<::mlir::Type> getRegionArgTypes(::mlir::Operation *child);
   }];
 }
@@ -136,6 +140,33 @@ def Gfl_StateOp : Gfl_Op<"state", [HasParent<"EnvOp">]> {
   let extraClassDeclaration = [{
     /// True when the field has a declared domain [lo, hi).
     bool hasDomain() { return getDomainLo().has_value(); }
+  }];
+}
+
+def Gfl_ConditionOp : Gfl_Op<"condition", [HasParent<"EnvOp">]> {
+  let summary = "a variable drawn per trajectory that the reward reads";
+  let description = [{
+    A condition (temperature or preference conditioning): an `f32` or a
+    1-D `tensor<Kxf32>`, drawn for each trajectory from `distribution` with
+    `params` (`uniform` and `loguniform`: lo and hi; `dirichlet`: one
+    concentration per component), and `value` where none is drawn (exact
+    evaluation). The `gfl.log_reward` region takes the conditions, in order,
+    after the state values; the networks see them through the runtime.
+
+    ```mlir
+    gfl.condition "beta" : f32 from "loguniform" [1.0, 4.0] value [2.0]
+    gfl.condition "w" : tensor<2xf32> from "dirichlet" [1.0, 1.0] value [0.5, 0.5]
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, TypeAttr:$type, StrAttr:$distribution,
+                       DenseF64ArrayAttr:$params, DenseF64ArrayAttr:$value);
+  let assemblyFormat = [{
+    $name `:` $type `from` $distribution $params `value` $value attr-dict
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Number of f32 values (1 for a scalar).
+    int64_t getSize();
   }];
 }
 
@@ -216,7 +247,8 @@ def Gfl_TerminalOp : Gfl_Op<"terminal", [HasParent<"EnvOp">, IsolatedFromAbove]>
 def Gfl_LogRewardOp : Gfl_Op<"log_reward", [HasParent<"EnvOp">, IsolatedFromAbove]> {
   let summary = "log-reward of a terminal state";
   let description = [{
-    The body (state args) yields one `f32`: log R(x) of a terminating state.
+    The body (state args, then the env's conditions) yields one `f32`:
+    log R(x) of a terminating state, log R(x | c) with conditions.
   }];
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "attr-dict-with-keyword $body";

@@ -83,6 +83,7 @@ enum class BindingKind {
   Iterator,    // index variable of a comprehension
   ObjParam,    // parameter of an objective (trajectory or scalar)
   Network,     // model entry (e.g. logZ inside an objective)
+  Condition,   // env `condition`, read by the reward
   Builtin,     // symbolic constants such as `features`, `actions`
 };
 
@@ -144,10 +145,13 @@ struct BinaryExpr : Expr {
 };
 
 /// An argument of a call. In configuration calls (model, train) an argument
-/// may be a keyword argument `lr 1e-3`, which sets `keyword`.
+/// may be a keyword argument `lr 1e-3`, which sets `keyword`, or a schedule
+/// `epsilon 1.0 -> 0.1 over 500`: `value` is then an ArrowExpr and `over`
+/// the number of iterations.
 struct CallArg {
   std::optional<Ident> keyword;
   ExprPtr value;
+  ExprPtr over; // schedules only
   SourceRange range;
 };
 
@@ -322,9 +326,21 @@ struct StopDecl {
   SourceRange range;
 };
 
+/// `condition beta ~ loguniform(1.0, 4.0) = 1.0` or
+/// `condition w: float[2] ~ dirichlet(1.0)`: a variable drawn per trajectory
+/// that the reward reads.
+struct ConditionDecl {
+  Ident name;
+  std::optional<TypeSpec> type;
+  ExprPtr distribution; // a call
+  ExprPtr value;        // optional: the value where none is drawn
+  SourceRange range;
+};
+
 struct EnvDecl : Decl {
   Ident name;
   std::vector<StateField> states;
+  std::vector<ConditionDecl> conditions;
   std::vector<ActionDecl> actions;
   std::optional<StopDecl> stop;
   ExprPtr terminal; // `terminal when EXPR`, optional
@@ -383,6 +399,9 @@ struct TrainItem {
   ExprPtr value; // the setting; for EvalEvery the period
   std::vector<GroupOverride> overrides; // `optimizer ... { logZ: lr 0.1 }`
   std::vector<Ident> metrics;           // EvalEvery
+  /// `sampler { on_policy(...)  replay(...)  local_search(...) }`: one
+  /// configuration call per stage (`value` is then null).
+  std::vector<ExprPtr> stages;
   SourceRange range;
 };
 

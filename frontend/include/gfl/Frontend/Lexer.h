@@ -63,6 +63,7 @@ enum class TokenKind {
   Slash,
   Percent,
   Caret,
+  Tilde,
 };
 
 const char *tokenKindName(TokenKind k);

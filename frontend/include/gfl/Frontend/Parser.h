@@ -51,9 +51,11 @@ private:
   bool parseEnvItem(EnvDecl &env);
   bool parseStateField(EnvDecl &env);
   bool parseAction(EnvDecl &env);
+  bool parseCondition(EnvDecl &env);
   bool parseTypeSpec(TypeSpec &out);
   bool parseTrainItem(TrainDecl &train);
   bool parseOverrides(TrainItem &item);
+  bool parseSamplerStages(TrainItem &item);
 
   // Statements.
   bool parseStmtBlock(std::vector<StmtPtr> &out);

@@ -52,9 +52,24 @@ struct ActionInfo {
   const ActionDecl *decl = nullptr;
 };
 
+/// A checked `condition`: columns [offset, offset + size) of a trajectory's
+/// condition row.
+struct ConditionInfo {
+  std::string name;
+  Type type;                  // float or float[K]
+  std::string distribution;   // uniform, loguniform, dirichlet
+  std::vector<double> params; // lo, hi; or one alpha per component
+  std::vector<double> value;  // where none is drawn (evaluation)
+  int64_t offset = 0;
+  const ConditionDecl *decl = nullptr;
+  int64_t size() const { return type.numElements(); }
+};
+
 struct EnvInfo {
   std::string name;
   std::vector<StateInfo> states;
+  std::vector<ConditionInfo> conditions;
+  int64_t conditionSize = 0;
   std::vector<ActionInfo> actions;
   bool hasStop = false;
   bool hasTerminal = false;
@@ -71,7 +86,9 @@ enum class NetKind { Mlp, Uniform, Scalar };
 struct NetInfo {
   std::string name;
   NetKind kind = NetKind::Mlp;
-  std::string input;      // "features" or the name of another network
+  /// Concatenated inputs: "features" and condition names, or the name of
+  /// one earlier network (a shared trunk).
+  std::vector<std::string> inputs;
   int64_t inputSize = 0;
   std::string output;     // "actions", "backward_actions" or a number
   int64_t outputSize = 0;
@@ -95,6 +112,50 @@ struct ConfigCall {
   std::vector<std::pair<std::string, ConstValue>> args; // in source order
 };
 
+/// A setting that moves linearly from `start` to `end` over `over`
+/// iterations (`epsilon 1.0 -> 0.1 over 500`); constant when `over` is 0.
+struct ScheduleInfo {
+  double start = 0, end = 0;
+  int64_t over = 0;
+};
+
+/// `replay(capacity 10000, fraction 0.25, priority reward, ...)`.
+struct ReplayInfo {
+  int64_t capacity = 0;
+  double fraction = 0;
+  std::string priority = "uniform"; // uniform, reward
+  double temperature = 1;           // of the reward priority
+  std::string evict = "fifo";       // fifo, reward
+  std::string insert = "all";       // all, new
+};
+
+/// `local_search(backtrack 4, rounds 2, accept mh, keep_originals false)`.
+struct LocalSearchInfo {
+  int64_t backtrack = 0;
+  int64_t rounds = 1;
+  std::string accept = "mh"; // mh, greedy
+  bool keepOriginals = false;
+  SourceRange backtrackRange; // where a backtrack too long is reported
+};
+
+/// The sampler of a train block: the on-policy source's behaviour policy,
+/// replay sources and a local-search refinement.
+struct SamplerInfo {
+  ScheduleInfo epsilon{0, 0, 0};
+  ScheduleInfo temperature{1, 1, 0};
+  std::vector<ReplayInfo> replay;
+  std::optional<LocalSearchInfo> localSearch;
+};
+
+/// `lr_schedule cosine(warmup 100, min 0.1)` and its kin.
+struct LrScheduleInfo {
+  std::string kind = "constant"; // constant, linear, cosine, step
+  int64_t warmup = 0;
+  double min = 0;
+  int64_t every = 0;
+  double gamma = 1;
+};
+
 struct TrainInfo {
   std::string objective;
   std::vector<ConstValue> objectiveArgs;
@@ -103,7 +164,8 @@ struct TrainInfo {
   int64_t seed = 0;
   ConfigCall optimizer{"adam", {}};
   std::map<std::string, ConfigCall> groupOverrides; // network -> options
-  ConfigCall sampler{"on_policy", {}};
+  SamplerInfo sampler;
+  LrScheduleInfo lrSchedule;
   int64_t evalEvery = 0; // 0: only at the end
   std::vector<std::string> evalMetrics;
   const TrainDecl *decl = nullptr;

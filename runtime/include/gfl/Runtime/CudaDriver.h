@@ -56,6 +56,7 @@ struct Driver {
   Result (*memcpyHtoD)(DevicePtr, const void *, size_t);
   Result (*memcpyDtoH)(void *, DevicePtr, size_t);
   Result (*getErrorString)(Result, const char **);
+  Result (*memGetInfo)(size_t *, size_t *);
 
   /// The driver with device 0's primary context current, or nullptr with
   /// the reason (no libcuda, no device, ...) in `error`.

@@ -1,9 +1,15 @@
 //===- Model.h - The networks of a manifest, in LibTorch ---------*- C++ -*-===//
 //
 // One module per manifest network: MLPs (with their declared hidden sizes
-// and activation; a network may take another's output as its input, which
-// shares that trunk), scalar parameters such as log Z, and uniform policies
-// (no parameters; their logits are zeros).
+// and activation; a network reads the state's features, the trajectory's
+// conditions, or another network's output, which shares that trunk), scalar
+// parameters such as log Z, and uniform policies (no parameters; their
+// logits are zeros).
+//
+// Roles by name: `pf` (forward policy logits), `pb` (backward policy
+// logits), `logZ` (a scalar, or an MLP of the conditions), `logF` (state
+// flow) and `logit_scale` (multiplies the forward policy's logits, as a
+// learned function of the conditions: Logit-GFN).
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,13 +27,33 @@ namespace gfl {
 
 class ModelImpl : public torch::nn::Module {
 public:
-  explicit ModelImpl(const std::vector<NetSpec> &nets);
+  ModelImpl(const std::vector<NetSpec> &nets,
+            const std::vector<ConditionSpec> &conditions);
 
-  /// Outputs of every MLP for a batch of features (`[N, out]`); a network
+  /// Outputs of every MLP for a batch of features `[N, F]` and conditions
+  /// `[N, C]` (undefined without conditions), each `[N, out]`; a network
   /// with one output is squeezed to `[N]`. With `only`, just that network
-  /// and the trunks it reads.
+  /// and the networks it reads. The forward policy's logits come scaled
+  /// by `logit_scale` where the model has one.
   std::map<std::string, torch::Tensor> forward(const torch::Tensor &features,
+                                               const torch::Tensor &cond = {},
                                                const std::string &only = "");
+  /// The logits of policy network `name` in `outs` (contiguous), or zeros
+  /// of `rows` x its width (a uniform policy).
+  torch::Tensor logits(const std::map<std::string, torch::Tensor> &outs,
+                       const std::string &name, int64_t rows,
+                       const torch::TensorOptions &options) const;
+  /// The forward (backward) policy's logits for a batch of states.
+  torch::Tensor policyLogits(const torch::Tensor &features,
+                             const torch::Tensor &cond = {});
+  torch::Tensor backwardLogits(const torch::Tensor &features,
+                               const torch::Tensor &cond = {});
+  /// True when the model has a learned log Z (`logZ`).
+  bool hasLogZ() const;
+  /// log Z per trajectory `[B]` for conditions `[B, C]` (a scalar log Z is
+  /// expanded); undefined without `logZ`.
+  torch::Tensor logZ(int64_t batch, const torch::Tensor &cond,
+                     const torch::TensorOptions &options);
   /// The value of a scalar network (e.g. logZ), or an undefined tensor.
   torch::Tensor scalar(const std::string &name) const;
   /// Parameters of one network (for per-network optimizer options).
@@ -36,7 +62,14 @@ public:
   std::vector<std::pair<std::string, torch::Tensor>> namedParams() const;
 
 private:
+  const NetSpec *spec(const std::string &name) const;
+  /// The input of MLP `n`: its sources concatenated.
+  torch::Tensor inputOf(const NetSpec &n, const torch::Tensor &features,
+                        const torch::Tensor &cond,
+                        const std::map<std::string, torch::Tensor> &out) const;
+
   std::vector<NetSpec> nets_;
+  std::map<std::string, ConditionSpec> conditions_;
   std::map<std::string, torch::nn::Sequential> mlps_;
   std::map<std::string, torch::Tensor> scalars_;
 };

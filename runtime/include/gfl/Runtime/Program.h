@@ -30,9 +30,23 @@ struct FieldSpec {
   std::vector<int64_t> shape; // per state
 };
 
+/// A variable drawn per trajectory that the reward and the networks see
+/// (`condition beta ~ loguniform(1, 4)`): columns [offset, offset + size)
+/// of the trajectories' condition rows.
+struct ConditionSpec {
+  std::string name;
+  int64_t size = 1;
+  int64_t offset = 0;
+  std::string distribution; // uniform, loguniform, dirichlet
+  std::vector<double> params;
+  std::vector<double> value; // where none is drawn (evaluation)
+};
+
 struct EnvSpec {
   std::string name;
   std::vector<FieldSpec> fields;
+  std::vector<ConditionSpec> conditions;
+  int64_t conditionSize = 0; // columns of a condition row
   int64_t numActions = 0;
   int64_t numBackwardActions = 0;
   int64_t featureSize = 0;
@@ -44,8 +58,9 @@ struct EnvSpec {
 
 struct NetSpec {
   std::string name;
-  std::string kind;  // mlp, uniform, scalar
-  std::string input; // features or another network
+  std::string kind; // mlp, uniform, scalar
+  /// Concatenated: `features`, condition names, or one earlier network.
+  std::vector<std::string> inputs;
   int64_t inputSize = 0;
   std::string output; // actions, backward_actions or a number
   int64_t outputSize = 0;
@@ -59,6 +74,56 @@ struct OptimizerSpec {
   std::map<std::string, double> args; // lr, beta1, ...
 };
 
+/// A setting that moves linearly from `start` to `end` over the first
+/// `over` iterations (constant when `over` is 0), then stays at `end`.
+struct Schedule {
+  double start = 0, end = 0;
+  int64_t over = 0;
+  static Schedule constant(double v) { return {v, v, 0}; }
+  double at(int64_t iteration) const;
+};
+
+/// A replay source: a buffer of terminal states and their log-rewards.
+struct ReplaySpec {
+  int64_t capacity = 0;
+  double fraction = 0;      // of each batch drawn from the buffer
+  bool prioritized = false; // draws proportional to exp(log R / temperature)
+  double temperature = 1;
+  bool evictLowest = false; // a full buffer drops the lowest reward (else FIFO)
+  bool insertNew = false;   // only states not in the buffer (else all)
+};
+
+/// LS-GFN: backtrack with P_B, reconstruct with P_F, accept.
+struct LocalSearchSpec {
+  int64_t backtrack = 1;
+  int64_t rounds = 1;
+  bool greedy = false;        // else Metropolis-Hastings
+  bool keepOriginals = false; // train on the drawn trajectories too
+};
+
+/// How a batch is drawn: on-policy with a behaviour policy (epsilon and
+/// temperature schedules), replay sources, and a local-search refinement.
+struct SamplerSpec {
+  Schedule epsilon = Schedule::constant(0);
+  Schedule temperature = Schedule::constant(1);
+  std::vector<ReplaySpec> replay;
+  std::optional<LocalSearchSpec> localSearch;
+  /// True when every trajectory is drawn on-policy and used as drawn.
+  bool onPolicyOnly() const { return replay.empty() && !localSearch; }
+};
+
+/// The learning rate's factor over iterations: a linear warm-up, then
+/// constant, linear or cosine decay to `min`, or steps of `gamma` every
+/// `every` iterations.
+struct LearningRateSpec {
+  std::string kind = "constant"; // constant, linear, cosine, step
+  int64_t warmup = 0;
+  double min = 0;
+  int64_t every = 0;
+  double gamma = 1;
+  double factor(int64_t iteration, int64_t iterations) const;
+};
+
 struct TrainSpec {
   std::string objective;
   std::vector<double> objectiveArgs;
@@ -67,8 +132,8 @@ struct TrainSpec {
   int64_t seed = 0;
   OptimizerSpec optimizer;
   std::map<std::string, OptimizerSpec> groups; // per network
-  double epsilon = 0;
-  double temperature = 1;
+  SamplerSpec sampler;
+  LearningRateSpec learningRate;
   int64_t evalEvery = 0;
   std::vector<std::string> metrics;
 };
@@ -142,7 +207,12 @@ public:
   torch::Tensor features(const State &s) const;
   torch::Tensor forwardMask(const State &s) const;
   torch::Tensor backwardMask(const State &s) const;
-  torch::Tensor logReward(const State &s) const;
+  /// log R of each state, at the conditions `cond` [B, C] where the env
+  /// declares conditions (their default values when `cond` is undefined).
+  torch::Tensor logReward(const State &s, const torch::Tensor &cond = {}) const;
+  /// The env's default condition values as `rows` rows [rows, C]; undefined
+  /// without conditions.
+  torch::Tensor defaultCondition(int64_t rows) const;
   torch::Tensor terminal(const State &s) const;
   /// Next states and `done` for flat actions.
   std::pair<State, torch::Tensor> step(const State &s,
@@ -160,9 +230,11 @@ private:
   Program() = default;
   /// Runs env kernel `kernel` on the states `s` into a new tensor, its
   /// argument `output`, of `perRow` elements per row (none: one scalar).
-  torch::Tensor stateKernel(const char *kernel, const char *output,
-                            std::vector<int64_t> perRow,
-                            torch::ScalarType dtype, const State &s) const;
+  torch::Tensor
+  stateKernel(const char *kernel, const char *output,
+              std::vector<int64_t> perRow, torch::ScalarType dtype,
+              const State &s,
+              const std::map<std::string, torch::Tensor> &extra = {}) const;
   std::unique_ptr<Artifact> artifact_;
   torch::Device device_{torch::kCPU};
   std::unique_ptr<cuda::Module> gpu_;

@@ -1,0 +1,86 @@
+//===- BatchSampler.h - How a training batch is drawn ------------*- C++
+//-*-===//
+//
+// The sampler a .gfl train block declares, as the manifest describes it:
+// per-trajectory conditions, the on-policy share drawn with the behaviour
+// policy (epsilon and temperature on their schedules), the shares replayed
+// from buffers of terminal states (their trajectories drawn backward with
+// P_B), and a local-search refinement of the whole batch. Each stage is its
+// own piece; this class only composes them in the order the manifest says.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_BATCHSAMPLER_H
+#define GFL_RUNTIME_BATCHSAMPLER_H
+
+#include "gfl/Runtime/BackwardSampler.h"
+#include "gfl/Runtime/Checkpoint.h"
+#include "gfl/Runtime/ForwardSampler.h"
+#include "gfl/Runtime/Loss.h"
+
+#include <memory>
+#include <vector>
+
+namespace gfl {
+
+class ConditionSampler;
+class LocalSearch;
+class ReplayBuffer;
+
+class BatchSampler {
+public:
+  /// `loss` scores local-search proposals; end checks and the length guard
+  /// as for ForwardSampler.
+  BatchSampler(const Program &program, Model &model, const TrajectoryLoss &loss,
+               int64_t endCheckEvery, int64_t maxSteps);
+  ~BatchSampler();
+
+  /// Writes the iteration and the exploration scheduled for it into the
+  /// device buffers the kernels read (so that a CUDA graph replay sees
+  /// them).
+  void setIteration(int64_t iteration);
+
+  /// The training batch at the iteration set last: `batch` trajectories
+  /// (more with `keep_originals` local search). With `steps` > 0 the
+  /// on-policy rollout is padded to that many steps (a CUDA graph's
+  /// recording; on-policy samplers only), and `checkEnded` asks whether
+  /// every trajectory ended.
+  Rollout draw(int64_t batch, int64_t steps = 0, bool checkEnded = true);
+
+  /// `batch` trajectories of the behaviour policy from s0 at the iteration
+  /// set last, at conditions `cond` [B, C] (drawn where undefined).
+  Rollout onPolicy(int64_t batch, int64_t steps = 0, bool checkEnded = true,
+                   torch::Tensor cond = {});
+
+  /// Conditions drawn for `batch` trajectories on `stream` at the current
+  /// iteration; undefined when the environment declares none.
+  torch::Tensor drawConditions(int64_t batch) const;
+
+  const ForwardSampler &forward() const { return forward_; }
+  const BackwardSampler &backward() const { return backward_; }
+  /// The device buffer holding the iteration.
+  const torch::Tensor &iteration() const { return iteration_; }
+
+  /// The replay buffers' sizes and the local search's acceptance per round
+  /// in the last batch, as JSON; empty for an on-policy sampler.
+  std::string statsJson() const;
+
+  /// Replay buffers (the rest of the sampler is a function of the seed and
+  /// iteration).
+  void save(Checkpoint &c) const;
+  void load(const Checkpoint &c);
+
+private:
+  const Program &program_;
+  ForwardSampler forward_;
+  BackwardSampler backward_;
+  std::unique_ptr<ConditionSampler> conditions_;
+  std::vector<std::unique_ptr<ReplayBuffer>> replay_;
+  std::unique_ptr<LocalSearch> localSearch_;
+  torch::Tensor iteration_, epsilon_, temperature_; // [1] on the device
+  torch::Tensor acceptance_; // [rounds] of the last local search
+};
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_BATCHSAMPLER_H

@@ -1,0 +1,57 @@
+//===- Evaluator.h - Exact evaluation of the learned sampler -----*- C++
+//-*-===//
+//
+// For enumerable environments: the states reachable from s0 in topological
+// order, and the exact terminating distribution of the learned forward
+// policy by dynamic programming over that DAG, against the target R/Z
+// (R(x | c)/Z(c) at a condition c where the env declares conditions).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_EVALUATOR_H
+#define GFL_RUNTIME_EVALUATOR_H
+
+#include "gfl/Runtime/Metrics.h"
+#include "gfl/Runtime/Model.h"
+
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace gfl {
+
+class Evaluator {
+public:
+  /// Enumerates the states reachable from s0 (enumerable envs only).
+  explicit Evaluator(const Program &program);
+
+  /// Exact L1 / JSD / log Z of the model's sampler (fills `m`) at the
+  /// condition `cond` [C] (the env's default where undefined).
+  void evaluate(Model &model, Metrics &m, const torch::Tensor &cond = {}) const;
+  /// Indices (state codes) of the modes: terminating states with the
+  /// highest reward (at the default condition).
+  const std::set<int64_t> &modes() const { return modes_; }
+  /// Edges on the longest path from s0.
+  int64_t longestPath() const { return longestPath_; }
+
+private:
+  /// log R of every reachable state at `cond` (float64, on the host).
+  torch::Tensor logRewards(const torch::Tensor &cond) const;
+
+  const Program &program_;
+  State states_; // reachable states, topological order
+  std::vector<std::vector<std::pair<int64_t, int32_t>>> children_;
+  torch::Tensor mask_; // forward masks [S, A] (on the device)
+  // On the host:
+  torch::Tensor terminal_; // [S] bool: `terminal when`
+  torch::Tensor canEnd_;   // [S] bool: terminal or exit allowed
+  std::set<int64_t> modes_;
+  int64_t longestPath_ = 0;
+  // What the training objective reads decides how log Z is estimated.
+  bool readsLogZ_ = false, readsLogF_ = false, readsEnergy_ = false,
+       readsExit_ = false, readsEdgeFlows_ = false;
+};
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_EVALUATOR_H

@@ -1,0 +1,55 @@
+//===- Loss.h - The training loss of a batch of trajectories -----*- C++
+//-*-===//
+//
+// One batched forward of the networks over every visited state, log P_F /
+// log P_B through the compiled policy kernel, the edge flows of flow
+// matching, and the loss through the compiled objective kernel: each a
+// LibTorch autograd function whose backward is the compiled gradient
+// kernel. What the objective reads is found in its kernels' argument
+// lists, so nothing here is specific to one objective.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_LOSS_H
+#define GFL_RUNTIME_LOSS_H
+
+#include "gfl/Runtime/Model.h"
+#include "gfl/Runtime/Rollout.h"
+
+#include <set>
+#include <string>
+
+namespace gfl {
+
+/// Per-step log-probabilities of a batch of trajectories, [B, T+1] each,
+/// aligned with the actions (0 after the end; log P_B is 0 at the exit).
+struct StepLogProbs {
+  torch::Tensor forward, backward;
+};
+
+class TrajectoryLoss {
+public:
+  /// Throws std::runtime_error when the artifact lacks the objective's
+  /// gradient kernel or the objective reads what the env cannot give.
+  TrajectoryLoss(const Program &program, Model &model);
+
+  /// The batch loss (mean over trajectories), differentiable.
+  torch::Tensor operator()(const Rollout &r) const;
+
+  /// log P_F and log P_B of every transition under the current networks
+  /// (no gradients).
+  StepLogProbs logProbs(const Rollout &r) const;
+
+private:
+  bool reads(const std::string &name) const { return reads_.count(name); }
+
+  const Program &program_;
+  Model &model_;
+  bool needsStateRewards_ = false; // objective reads log_r_step / energy
+  std::set<std::string> reads_;    // network outputs the objective reads
+  bool readsEdgeFlows_ = false;    // log_in_flow, log_out_flow, log_exit_flow
+};
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_LOSS_H

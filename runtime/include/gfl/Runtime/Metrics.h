@@ -1,0 +1,48 @@
+//===- Metrics.h - What training reports: metrics and phase times -*- C++
+//-*-===//
+
+#ifndef GFL_RUNTIME_METRICS_H
+#define GFL_RUNTIME_METRICS_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace gfl {
+
+/// One line of metrics.jsonl.
+struct Metrics {
+  int64_t iteration = 0;
+  double loss = 0;
+  std::optional<double> l1, jsd, logz, logzTrue;
+  int64_t modesFound = 0, modesTotal = 0;
+  double meanReward = 0; // over the last sampled batch
+  double topkReward = 0; // mean of its 10 largest rewards
+  double wallSeconds = 0;
+  /// The condition the exact metrics were computed at, as JSON (empty
+  /// without conditions).
+  std::string condition;
+  /// The sampler's state as JSON: replay buffer sizes and the local
+  /// search's acceptance in the last batch (empty for on-policy samplers).
+  std::string sampler;
+  std::string json() const;
+};
+
+/// Seconds spent per phase of training (summed over iterations).
+struct Profile {
+  double rollout = 0;   // sampling: compiled steps + policy forward
+  double networks = 0;  // forward over visited states + backward through them
+  double objective = 0; // compiled policy log-prob and objective kernels
+  double optimizer = 0;
+  double graph = 0; // replays of the recorded rollout, networks and objective
+  int64_t iterations = 0;
+  int64_t trajectories = 0;
+  std::string json() const;
+};
+
+/// A number as JSON: `null` when absent or not finite.
+std::string jsonNumber(const std::optional<double> &v);
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_METRICS_H

@@ -1,0 +1,79 @@
+//===- Rollout.h - A batch of trajectories and what is done to it -*- C++
+//-*-===//
+//
+// A Rollout is B trajectories s_0 -> ... -> s_n (-> exit) padded to the
+// longest one. The samplers make them (ForwardSampler from start states,
+// BackwardSampler from terminal states), the refinements recombine them
+// row by row (reverse a backward walk, splice a prefix to a new suffix,
+// choose between two rollouts per row, append rollouts), and the loss reads
+// them. Nothing here knows an environment: the env's kernels are called
+// through Program.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_ROLLOUT_H
+#define GFL_RUNTIME_ROLLOUT_H
+
+#include "gfl/Runtime/Program.h"
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace gfl {
+
+/// A batch of trajectories, padded to the longest one. After its end a
+/// trajectory keeps its terminal state and takes action -1.
+struct Rollout {
+  int64_t batch = 0;
+  int64_t steps = 0;         // T: the longest trajectory's action count
+  std::vector<State> states; // s_0 .. s_T, each [B, ...]
+  torch::Tensor features;    // [T+1, B, F]
+  torch::Tensor actions;     // [B, T+1] int32, -1 after the end
+  torch::Tensor n;           // [B] int32: non-exit transitions
+  torch::Tensor exited;      // [B] bool: ended with the exit action
+  State final;               // terminal states
+  torch::Tensor logReward;   // [B] at the trajectory's condition
+  /// [B, C] float: each trajectory's condition (undefined when the
+  /// environment declares none).
+  torch::Tensor cond;
+};
+
+/// The per-step outputs of a walk, made into a Rollout: `states` s_0..s_T,
+/// `features` of each, `actions` [B] per step (-1 once ended). Fills n,
+/// exited, final, logReward (at `cond`).
+Rollout assembleRollout(const Program &program, std::vector<State> states,
+                        std::vector<torch::Tensor> features,
+                        std::vector<torch::Tensor> actions,
+                        const torch::Tensor &cond);
+
+/// Each field of the states s_0..s_T stacked along a new leading step
+/// dimension: [T+1, B, ...].
+State stackSteps(const std::vector<State> &steps);
+
+/// The number of actions each trajectory takes, the exit included: [B]
+/// int64.
+torch::Tensor actionCounts(const Rollout &r);
+
+/// Row b of the result is state `index[b]` of trajectory b: [B, ...].
+State statesAt(const Rollout &r, const torch::Tensor &index);
+
+/// Per row b: the first `prefixLength[b]` transitions of `prefix`, then
+/// `suffix` row b, which must start in state `prefixLength[b]` of the
+/// prefix. The result ends as the suffix ends (final state, exit, reward).
+Rollout splice(const Rollout &prefix, const torch::Tensor &prefixLength,
+               const Rollout &suffix);
+
+/// Per row b: row b of `a` where `takeA[b]`, else row b of `b`.
+Rollout chooseRows(const Rollout &a, const Rollout &b,
+                   const torch::Tensor &takeA);
+
+/// The trajectories of `parts`, one batch after the other.
+Rollout concatRollouts(const std::vector<Rollout> &parts);
+
+/// The same trajectories padded to `steps` >= r.steps.
+Rollout padRollout(const Rollout &r, int64_t steps);
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_ROLLOUT_H

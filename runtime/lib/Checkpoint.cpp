@@ -1,0 +1,113 @@
+//===- Checkpoint.cpp - Training state in a file PyTorch can load ---------===//
+
+#include "gfl/Runtime/Checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace gfl {
+
+namespace {
+constexpr const char *kFormat = "gfl-checkpoint-1";
+}
+
+void writeAtomically(const std::string &path, const std::vector<char> &bytes) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out)
+      throw std::runtime_error("cannot write '" + tmp + "'");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+Checkpoint::Checkpoint(const Program &program)
+    : dict_(c10::StringType::get(), c10::AnyType::get()) {
+  dict_.insert("format", std::string(kFormat));
+  dict_.insert("env", program.env().name);
+}
+
+Checkpoint Checkpoint::read(const std::string &path, const Program &program) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("cannot read checkpoint '" + path + "'");
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception &) {
+    throw std::runtime_error("'" + path + "' is not a gfl checkpoint");
+  }
+  if (!value.isGenericDict())
+    throw std::runtime_error("'" + path + "' is not a gfl checkpoint");
+  Checkpoint c(program);
+  c.path_ = path;
+  c.dict_ = value.toGenericDict();
+  for (const char *key : {"format", "env"})
+    if (!c.dict_.contains(key) || !c.dict_.at(key).isString())
+      throw std::runtime_error("'" + path + "' is not a gfl checkpoint");
+  if (c.dict_.at("format").toStringRef() != kFormat)
+    throw std::runtime_error("'" + path + "' is not a gfl checkpoint");
+  if (c.dict_.at("env").toStringRef() != program.env().name)
+    throw std::runtime_error("checkpoint '" + path + "' is for environment '" +
+                             c.dict_.at("env").toStringRef() + "', not '" +
+                             program.env().name + "'");
+  return c;
+}
+
+void Checkpoint::write(const std::string &path) const {
+  writeAtomically(path, torch::pickle_save(c10::IValue(dict_)));
+}
+
+void Checkpoint::put(const std::string &key, c10::IValue value) {
+  dict_.insert_or_assign(key, std::move(value));
+}
+
+bool Checkpoint::has(const std::string &key) const {
+  return dict_.contains(key);
+}
+
+std::runtime_error Checkpoint::error(const std::string &what) const {
+  return std::runtime_error("checkpoint '" + path_ + "': " + what);
+}
+
+c10::IValue Checkpoint::get(const std::string &key) const {
+  if (!dict_.contains(key))
+    throw std::runtime_error("'" + path_ + "' is not a gfl checkpoint (no " +
+                             key + ")");
+  return dict_.at(key);
+}
+
+c10::Dict<std::string, torch::Tensor>
+Checkpoint::tensors(const std::string &key) const {
+  c10::IValue v = get(key);
+  if (!v.isGenericDict())
+    throw error("'" + key + "' is not a dictionary of tensors");
+  c10::Dict<std::string, torch::Tensor> out;
+  for (const auto &item : v.toGenericDict()) {
+    if (!item.key().isString() || !item.value().isTensor())
+      throw error("'" + key + "' is not a dictionary of tensors");
+    out.insert(item.key().toStringRef(), item.value().toTensor());
+  }
+  return out;
+}
+
+torch::Tensor Checkpoint::tensor(const std::string &key,
+                                 const std::string &name,
+                                 const torch::Tensor &like) const {
+  auto dict = tensors(key);
+  if (!dict.contains(name))
+    throw error("it lacks " + key + " entry " + name);
+  torch::Tensor v = dict.at(name);
+  if (v.sizes() != like.sizes())
+    throw error(key + " entry " + name + " has another shape");
+  if (v.scalar_type() != like.scalar_type())
+    throw error(key + " entry " + name + " has another dtype");
+  return v;
+}
+
+} // namespace gfl

@@ -1,0 +1,83 @@
+//===- ForwardSampler.cpp - The forward rollout ---------------------------===//
+
+#include "gfl/Runtime/ForwardSampler.h"
+
+#include <stdexcept>
+
+namespace gfl {
+
+ForwardSampler::ForwardSampler(const Program &program, Model &model,
+                               int64_t endCheckEvery, int64_t maxSteps)
+    : program_(program), model_(model), endCheckEvery_(endCheckEvery),
+      maxSteps_(maxSteps) {}
+
+Rollout ForwardSampler::sample(const State &start,
+                               const ForwardDraw &draw) const {
+  torch::NoGradGuard noGrad;
+  const EnvSpec &env = program_.env();
+  auto opts = [&](torch::ScalarType d) { return program_.options(d); };
+  int64_t batch = start[0].size(0), steps = draw.steps;
+  State s = start;
+  torch::Tensor feats = program_.features(s);
+  torch::Tensor ended = torch::zeros({batch}, opts(torch::kBool));
+  std::vector<State> states{s};
+  std::vector<torch::Tensor> featList{feats}, actList, allEnded;
+  // Whether every trajectory has ended is a host round trip; on a GPU it is
+  // asked once per `every` steps. Steps after the end are no-ops (action
+  // -1, the state kept), and are trimmed below.
+  int64_t every = steps > 0                     ? steps + 1
+                  : endCheckEvery_ > 0          ? endCheckEvery_
+                  : program_.device().is_cuda() ? 8
+                                                : 1;
+  for (int64_t step = 0;; ++step) {
+    if (steps > 0 ? step == steps
+                  : step % every == 0 && ended.all().item<bool>())
+      break;
+    if (step >= maxSteps_)
+      throw std::runtime_error("trajectories did not end within " +
+                               std::to_string(maxSteps_) + " steps");
+    if (steps == 0 && every > 1)
+      allEnded.push_back(ended.all());
+    torch::Tensor logits = model_->policyLogits(feats, draw.cond);
+    State next = program_.emptyState(batch);
+    auto action = torch::empty({batch}, opts(torch::kInt32));
+    auto logPf = torch::empty({batch}, opts(torch::kFloat32));
+    auto logQ = torch::empty({batch}, opts(torch::kFloat32));
+    auto done = torch::empty({batch}, opts(torch::kBool));
+    auto nextFeats =
+        torch::empty({batch, env.featureSize}, opts(torch::kFloat32));
+    std::map<std::string, torch::Tensor> args{
+        {"logits", logits},        {"ended", ended},
+        {"action", action},        {"log_pf", logPf},
+        {"log_q", logQ},           {"done", done},
+        {"features", nextFeats},   {"iteration", draw.iteration},
+        {"epsilon", draw.epsilon}, {"temperature", draw.temperature}};
+    program_.bindState(args, "state", s);
+    program_.bindState(args, "next", next);
+    program_.call("gfl_sample_step", args,
+                  {{"seed", double(program_.train().seed)},
+                   {"step", double(step)},
+                   {"stream", double(draw.stream)}});
+    actList.push_back(action);
+    s = next;
+    feats = nextFeats;
+    ended = done;
+    featList.push_back(feats);
+    states.push_back(s);
+  }
+  // T: the steps taken while some trajectory was still running (all of
+  // them for a padded rollout).
+  int64_t T = static_cast<int64_t>(actList.size());
+  if (steps > 0 && draw.checkEnded && !ended.all().item<bool>())
+    throw std::runtime_error("trajectories did not end within " +
+                             std::to_string(steps) + " steps");
+  if (steps == 0 && every > 1 && T > 0)
+    T -= torch::stack(allEnded).sum().item<int64_t>();
+  actList.resize(T);
+  featList.resize(T + 1);
+  states.resize(T + 1);
+  return assembleRollout(program_, std::move(states), std::move(featList),
+                         std::move(actList), draw.cond);
+}
+
+} // namespace gfl

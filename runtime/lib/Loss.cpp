@@ -1,0 +1,170 @@
+//===- Loss.cpp - The training loss of a batch of trajectories ------------===//
+
+#include "gfl/Runtime/Loss.h"
+
+#include "CompiledFunctions.h"
+
+#include <stdexcept>
+
+namespace gfl {
+
+namespace {
+
+/// The visited states of a rollout, row-major in (trajectory, step): row
+/// b*(T+1)+k is s_k of trajectory b.
+struct Visited {
+  int64_t rows = 0;
+  State states;
+  torch::Tensor features; // [N, F]
+  torch::Tensor actions;  // [N] int32
+  torch::Tensor next;     // [N] int64: the row of the successor
+  torch::Tensor cond;     // [N, C] or undefined
+};
+
+Visited visit(const Program &program, const Rollout &r) {
+  const EnvSpec &env = program.env();
+  int64_t B = r.batch, T1 = r.steps + 1, N = B * T1;
+  Visited v;
+  v.rows = N;
+  v.features =
+      r.features.transpose(0, 1).reshape({N, env.featureSize}).contiguous();
+  // Row b*T1+k is s_k of trajectory b (k*B+b in the concatenation of
+  // r.states); its successor's row is b*T1+min(k+1, T).
+  auto longs = program.options(torch::kInt64);
+  torch::Tensor b = torch::arange(B, longs).unsqueeze(1);
+  torch::Tensor k = torch::arange(T1, longs).unsqueeze(0);
+  torch::Tensor perm = (k * B + b).reshape({N});
+  v.next = (b * T1 + (k + 1).clamp_max(T1 - 1)).reshape({N});
+  v.states = Program::select(Program::cat(r.states), perm);
+  v.actions = r.actions.reshape({N}).contiguous();
+  if (r.cond.defined())
+    v.cond = r.cond.repeat_interleave(T1, 0);
+  return v;
+}
+
+/// log P_B of the transitions: the backward action of each non-exit
+/// action, in the successor state.
+torch::Tensor
+backwardLogProb(const Program &program, Model &model, const Visited &v,
+                const std::map<std::string, torch::Tensor> &outs) {
+  const EnvSpec &env = program.env();
+  int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
+  torch::Tensor bactions =
+      v.actions.masked_fill(v.actions.eq(exitIndex), -1).contiguous();
+  torch::Tensor bmask =
+      program.backwardMask(v.states).index_select(0, v.next).contiguous();
+  torch::Tensor pbLogits =
+      model->logits(outs, "pb", v.rows, v.features.options())
+          .index_select(0, v.next)
+          .contiguous();
+  return policyLogProb(program, pbLogits, bmask, bactions);
+}
+
+} // namespace
+
+TrajectoryLoss::TrajectoryLoss(const Program &program, Model &model)
+    : program_(program), model_(model) {
+  const TrainSpec &t = program.train();
+  if (t.objective.empty())
+    throw std::runtime_error("the artifact has no train block");
+  const std::string obj = "gfl_obj_" + t.objective;
+  if (!program.hasKernel(obj + "_grad"))
+    throw std::runtime_error("the artifact has no gradient kernel for "
+                             "objective '" +
+                             t.objective + "'");
+  needsStateRewards_ = program.kernelHasArg(obj, "log_r_step") ||
+                       program.kernelHasArg(obj, "energy");
+  // The gradient kernel has an adjoint for each network output it reads.
+  for (const char *name : kLearnedInputs)
+    if (program.kernelHasArg(obj + "_grad", std::string("d_") + name))
+      reads_.insert(name);
+  readsEdgeFlows_ =
+      reads("log_in_flow") || reads("log_out_flow") || reads("log_exit_flow");
+  if (readsEdgeFlows_ && program.env().numBackwardActions == 0)
+    throw std::runtime_error("the objective reads edge flows, which need "
+                             "backward actions, but the environment has none");
+  if (reads("log_pf_exit") && !program.env().hasStop)
+    throw std::runtime_error("the objective reads t.log_pf_exit but the "
+                             "environment has no exit action");
+}
+
+StepLogProbs TrajectoryLoss::logProbs(const Rollout &r) const {
+  torch::NoGradGuard noGrad;
+  const EnvSpec &env = program_.env();
+  int64_t B = r.batch, T1 = r.steps + 1;
+  Visited v = visit(program_, r);
+  auto outs = model_->forward(v.features, v.cond);
+  torch::Tensor pf = model_->logits(outs, "pf", v.rows, v.features.options());
+  StepLogProbs lp;
+  lp.forward =
+      policyLogProb(program_, pf, program_.forwardMask(v.states), v.actions)
+          .view({B, T1});
+  lp.backward = env.numBackwardActions > 0
+                    ? backwardLogProb(program_, model_, v, outs).view({B, T1})
+                    : torch::zeros({B, T1}, pf.options());
+  return lp;
+}
+
+torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
+  const EnvSpec &env = program_.env();
+  int64_t B = r.batch, T1 = r.steps + 1;
+  Visited v = visit(program_, r);
+  int64_t N = v.rows;
+  torch::Tensor fmask = program_.forwardMask(v.states);
+  auto outs = model_->forward(v.features, v.cond);
+  torch::Tensor pfLogits = model_->logits(outs, "pf", N, v.features.options());
+  // The network outputs the objective reads, as [B, T+1] rows.
+  std::map<std::string, torch::Tensor> learned, data;
+  if (reads("log_pf"))
+    learned["log_pf"] =
+        policyLogProb(program_, pfLogits, fmask, v.actions).view({B, T1});
+  if (reads("log_pb") && env.numBackwardActions > 0)
+    learned["log_pb"] =
+        backwardLogProb(program_, model_, v, outs).view({B, T1});
+  if (reads("log_f") && outs.count("logF"))
+    learned["log_f"] = outs.at("logF").reshape({B, T1});
+  if (model_->hasLogZ())
+    learned["log_z"] = model_->logZ(B, r.cond, v.features.options());
+  if (reads("log_pf_exit")) {
+    torch::Tensor exits = torch::full({N}, int32_t(env.numActions - 1),
+                                      program_.options(torch::kInt32));
+    learned["log_pf_exit"] =
+        policyLogProb(program_, pfLogits, fmask, exits).view({B, T1});
+  }
+  if (readsEdgeFlows_) {
+    // Flow matching reads the policy head as log edge flows; the in-flow
+    // of a state needs the logits of every parent.
+    int64_t P = env.numBackwardActions;
+    // Row i repeated P times (repeat_interleave would read its size back).
+    torch::Tensor rows = torch::arange(N, program_.options(torch::kInt64))
+                             .unsqueeze(1)
+                             .expand({N, P})
+                             .reshape({N * P});
+    torch::Tensor through =
+        torch::arange(P, program_.options(torch::kInt32)).repeat({N});
+    State parents =
+        program_.backwardStep(Program::select(v.states, rows), through);
+    torch::Tensor parentCond =
+        v.cond.defined() ? v.cond.index_select(0, rows) : torch::Tensor();
+    torch::Tensor parentLogits =
+        model_->policyLogits(program_.features(parents), parentCond);
+    EdgeFlows flows = edgeFlows(program_, pfLogits, fmask,
+                                parentLogits.view({N, P, env.numActions}),
+                                program_.backwardMask(v.states));
+    learned["log_in_flow"] = flows.in.view({B, T1});
+    learned["log_out_flow"] = flows.out.view({B, T1});
+    learned["log_exit_flow"] = flows.exit.view({B, T1});
+  }
+  data["log_r"] = r.logReward;
+  data["n"] = r.n;
+  data["exited"] = r.exited;
+  if (needsStateRewards_) {
+    // Per-state log-rewards; the energies are their negatives.
+    torch::Tensor logRStep = program_.logReward(v.states, v.cond).view({B, T1});
+    data["log_r_step"] = logRStep;
+    data["energy"] = -logRStep;
+  }
+  return objectiveLoss(program_, learned, data).mean();
+}
+
+} // namespace gfl
