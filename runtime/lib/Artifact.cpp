@@ -3,6 +3,10 @@
 #include "gfl/Runtime/Artifact.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace gfl {
@@ -91,7 +95,19 @@ std::unique_ptr<Artifact> Artifact::open(const std::string &path,
                                          std::string &error) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->path_ = path;
-  a->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // Only a regular file is mapped (a FIFO would block), and a name without
+  // a slash is a file here, not a library on the search path.
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    error = "cannot load artifact '" + path + "': " + std::strerror(errno);
+    return nullptr;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    error = "cannot load artifact '" + path + "': not a regular file";
+    return nullptr;
+  }
+  std::string where = path.find('/') == std::string::npos ? "./" + path : path;
+  a->handle_ = dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->handle_) {
     const char *why = dlerror();
     error =

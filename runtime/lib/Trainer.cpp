@@ -49,6 +49,12 @@ Trainer::Trainer(Program &program, TrainerOptions options)
     // The last step of the longest trajectory may be the exit (or the step
     // that finds a dead end).
     horizon_ = evaluator_->longestPath() + 1;
+    const auto &ls = t.sampler.localSearch;
+    if (ls && ls->backtrack > evaluator_->longestPath())
+      throw std::runtime_error(
+          "local search backtracks " + std::to_string(ls->backtrack) +
+          " moves, more than the longest trajectory of the environment (" +
+          std::to_string(evaluator_->longestPath()) + ")");
   }
 }
 

@@ -285,6 +285,26 @@ TEST(LocalSearch, ProposalsKeepThePrefixAndAreTrajectories) {
   EXPECT_EQ(result.accepted[0].size(0), result.acceptedLogReward.size(0));
 }
 
+TEST(LocalSearch, ABacktrackLongerThanEveryTrajectoryIsRefused) {
+  // gflc refuses it for artifacts with CPU kernels; the trainer checks it
+  // for the others (a CUDA-only artifact) when it starts.
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  LocalSearchSpec spec;
+  spec.backtrack = 15; // 2D H8: at most 14 moves
+  program->train().sampler.localSearch = spec;
+  try {
+    Trainer trainer(*program, quiet());
+    FAIL() << "a 15-move backtrack was accepted";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("local search backtracks 15 moves, "
+                                         "more than the longest trajectory "
+                                         "of the environment (14)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(LocalSearch, GreedyNeverLowersTheReward) {
   auto program = loadHypergrid();
   ASSERT_TRUE(program);

@@ -29,6 +29,8 @@
 #include "gfl/Frontend/Sema.h"
 
 #include "gfl/Pipeline/Pipeline.h"
+#include "gfl/Runtime/Artifact.h"
+#include "gfl/Runtime/StateGraph.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -255,6 +257,30 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
   return true;
 }
 
+/// Settings only the environment's state graph can refute: a local-search
+/// backtrack longer than every trajectory. Walks the graph of the artifact
+/// just written with its CPU kernels (enumerable environments; others are
+/// checked by gfl-run when training starts).
+bool checkAgainstStateGraph(const gfl::CheckedProgram &checked,
+                            gfl::DiagnosticEngine &diags) {
+  if (!checked.train || !checked.train->sampler.localSearch)
+    return true;
+  std::string error;
+  std::unique_ptr<gfl::Artifact> artifact =
+      gfl::Artifact::open(outputFilename, error);
+  std::optional<int64_t> longest =
+      artifact ? gfl::longestTrajectory(*artifact, error) : std::nullopt;
+  const gfl::LocalSearchInfo &ls = *checked.train->sampler.localSearch;
+  if (!longest || ls.backtrack <= *longest)
+    return true;
+  llvm::errs() << diags.format(
+      {gfl::Severity::Error, ls.backtrackRange,
+       "backtrack " + std::to_string(ls.backtrack) +
+           " is longer than the longest trajectory of environment '" +
+           checked.env->name + "' (" + std::to_string(*longest) + " moves)"});
+  return false;
+}
+
 cl::opt<bool> splitInputFile(
     "split-input-file",
     cl::desc("Compile each chunk between '// -----' lines separately "
@@ -337,7 +363,13 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
     out << "\n";
     return true;
   }
-  return lower(*module, checked, name, emit, out);
+  if (!lower(*module, checked, name, emit, out))
+    return false;
+  if (emit == Emit::Artifact && !checkAgainstStateGraph(checked, diags)) {
+    llvm::sys::fs::remove(outputFilename);
+    return false;
+  }
+  return true;
 }
 
 } // namespace
