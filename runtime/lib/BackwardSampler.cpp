@@ -56,18 +56,9 @@ Rollout BackwardSampler::sample(const State &terminal, const BackwardDraw &draw,
   torch::Tensor ended = torch::zeros({batch}, opts(torch::kBool));
   torch::Tensor stuck = torch::zeros({batch}, opts(torch::kBool));
   std::vector<State> walk{s};
-  std::vector<torch::Tensor> featList{feats}, actList, logPbList, allEnded;
-  int64_t every = endCheckEvery_ > 0            ? endCheckEvery_
-                  : program_.device().is_cuda() ? 8
-                                                : 1;
-  for (int64_t step = 0;; ++step) {
-    if (step % every == 0 && ended.all().item<bool>())
-      break;
-    if (step >= maxSteps_)
-      throw std::runtime_error("backward walks did not reach s0 within " +
-                               std::to_string(maxSteps_) + " steps");
-    if (every > 1)
-      allEnded.push_back(ended.all());
+  std::vector<torch::Tensor> featList{feats}, actList, logPbList;
+  WalkLength length(program_, endCheckEvery_, 0, maxSteps_, "backward walks");
+  for (int64_t step = 0; !length.stop(step, ended); ++step) {
     torch::Tensor logits = model_->backwardLogits(feats, draw.cond);
     State prev = program_.emptyState(batch);
     auto action = torch::empty({batch}, opts(torch::kInt32));
@@ -103,9 +94,7 @@ Rollout BackwardSampler::sample(const State &terminal, const BackwardDraw &draw,
         " reached " + describeRow(program_, walk.back(), row) +
         ", which has no parent and is not s0");
   }
-  int64_t Tb = static_cast<int64_t>(actList.size());
-  if (every > 1 && Tb > 0)
-    Tb -= torch::stack(allEnded).sum().item<int64_t>();
+  int64_t Tb = length.taken(static_cast<int64_t>(actList.size()));
   actList.resize(Tb);
   logPbList.resize(Tb);
   featList.resize(Tb + 1);

@@ -21,23 +21,10 @@ Rollout ForwardSampler::sample(const State &start,
   torch::Tensor feats = program_.features(s);
   torch::Tensor ended = torch::zeros({batch}, opts(torch::kBool));
   std::vector<State> states{s};
-  std::vector<torch::Tensor> featList{feats}, actList, allEnded;
-  // Whether every trajectory has ended is a host round trip; on a GPU it is
-  // asked once per `every` steps. Steps after the end are no-ops (action
-  // -1, the state kept), and are trimmed below.
-  int64_t every = steps > 0                     ? steps + 1
-                  : endCheckEvery_ > 0          ? endCheckEvery_
-                  : program_.device().is_cuda() ? 8
-                                                : 1;
-  for (int64_t step = 0;; ++step) {
-    if (steps > 0 ? step == steps
-                  : step % every == 0 && ended.all().item<bool>())
-      break;
-    if (step >= maxSteps_)
-      throw std::runtime_error("trajectories did not end within " +
-                               std::to_string(maxSteps_) + " steps");
-    if (steps == 0 && every > 1)
-      allEnded.push_back(ended.all());
+  std::vector<torch::Tensor> featList{feats}, actList;
+  // Steps after the end are no-ops (action -1, the state kept).
+  WalkLength length(program_, endCheckEvery_, steps, maxSteps_, "trajectories");
+  for (int64_t step = 0; !length.stop(step, ended); ++step) {
     torch::Tensor logits = model_->policyLogits(feats, draw.cond);
     State next = program_.emptyState(batch);
     auto action = torch::empty({batch}, opts(torch::kInt32));
@@ -65,14 +52,12 @@ Rollout ForwardSampler::sample(const State &start,
     featList.push_back(feats);
     states.push_back(s);
   }
-  // T: the steps taken while some trajectory was still running (all of
-  // them for a padded rollout).
-  int64_t T = static_cast<int64_t>(actList.size());
   if (steps > 0 && draw.checkEnded && !ended.all().item<bool>())
     throw std::runtime_error("trajectories did not end within " +
                              std::to_string(steps) + " steps");
-  if (steps == 0 && every > 1 && T > 0)
-    T -= torch::stack(allEnded).sum().item<int64_t>();
+  // T: the steps taken while some trajectory was still running (all of
+  // them for a padded rollout).
+  int64_t T = length.taken(static_cast<int64_t>(actList.size()));
   actList.resize(T);
   featList.resize(T + 1);
   states.resize(T + 1);

@@ -3,6 +3,8 @@
 #include "gfl/Runtime/Rollout.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace gfl {
 
@@ -62,6 +64,32 @@ void trim(Rollout &r, int64_t T) {
 }
 
 } // namespace
+
+WalkLength::WalkLength(const Program &program, int64_t endCheckEvery,
+                       int64_t padded, int64_t maxSteps, const char *what)
+    : every_(padded > 0                   ? padded + 1
+             : endCheckEvery > 0          ? endCheckEvery
+             : program.device().is_cuda() ? 8
+                                          : 1),
+      padded_(padded), maxSteps_(maxSteps), what_(what) {}
+
+bool WalkLength::stop(int64_t step, const torch::Tensor &ended) {
+  if (padded_ > 0 ? step == padded_
+                  : step % every_ == 0 && ended.all().item<bool>())
+    return true;
+  if (step >= maxSteps_)
+    throw std::runtime_error(std::string(what_) + " did not end within " +
+                             std::to_string(maxSteps_) + " steps");
+  if (padded_ == 0 && every_ > 1)
+    allEnded_.push_back(ended.all());
+  return false;
+}
+
+int64_t WalkLength::taken(int64_t steps) const {
+  if (padded_ > 0 || every_ == 1 || steps == 0)
+    return steps;
+  return steps - torch::stack(allEnded_).sum().item<int64_t>();
+}
 
 Rollout assembleRollout(const Program &program, std::vector<State> states,
                         std::vector<torch::Tensor> features,

@@ -39,6 +39,26 @@ struct Rollout {
   torch::Tensor cond;
 };
 
+/// When a walk (forward or backward) stops. Whether every trajectory has
+/// ended is a host round trip, asked once per `every` steps (1 on the CPU,
+/// 8 on a GPU unless set); the steps taken after the end are no-ops that
+/// taken() trims. A padded walk takes exactly `padded` steps and reads
+/// nothing back.
+class WalkLength {
+public:
+  WalkLength(const Program &program, int64_t endCheckEvery, int64_t padded,
+             int64_t maxSteps, const char *what);
+  /// Whether to stop before step `step`; throws past maxSteps.
+  bool stop(int64_t step, const torch::Tensor &ended);
+  /// The steps taken while some trajectory was running, of `steps` taken.
+  int64_t taken(int64_t steps) const;
+
+private:
+  int64_t every_, padded_, maxSteps_;
+  const char *what_;
+  std::vector<torch::Tensor> allEnded_; // per step, on the device
+};
+
 /// The per-step outputs of a walk, made into a Rollout: `states` s_0..s_T,
 /// `features` of each, `actions` [B] per step (-1 once ended). Fills n,
 /// exited, final, logReward (at `cond`).
