@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
-"""Benchmark: modes found by gfl's samplers on a hard hypergrid, beside torchgfn.
+"""Benchmark: modes found on a hard hypergrid by gfl's samplers and torchgfn.
 
 On the 4D H16 hypergrid with R0 = 1e-3, R1 = 0.5, R2 = 2.0 (65536 states,
 16 modes: the states with every coordinate at 2 or 13, reward R0+R1+R2,
-separated by a near-zero reward), trains with trajectory balance, the same
-seed, batch, iterations and network (MLP 2x256 over one-hot coordinates,
-uniform P_B), three gfl samplers side by side:
+in plateaus of reward R1 parted by wide regions of reward R0), trains with
+trajectory balance, the same seed, batch, iterations and network (MLP 2x256
+over one-hot coordinates, uniform P_B), three gfl samplers side by side:
 
   on_policy     on_policy(epsilon 0.0)
   replay        on-policy, and half of each batch replayed from a buffer of
                 high-reward terminal states (their trajectories drawn
                 backward with P_B)
   local_search  on-policy, then rounds of LS-GFN local search (backtrack K
-                steps with P_B, rebuild with P_F, keep the better state),
+                steps with P_B, rebuild with P_F, keep the proposal when
+                its reward is no lower),
                 trained on the originals and the refined batch
 
 and prints, every --eval-every iterations, the number of modes found so far
@@ -28,6 +29,10 @@ are printed beside gfl's.
 
     python3 bench/samplers.py [--iterations 2000] [--peer-python PY]
 
+Both trainers run with --threads intra-op threads (default 1, through
+OMP_NUM_THREADS): on a small, shared CPU, libtorch's spinning worker
+threads can make an iteration tens of times slower than one thread does.
+
 A figure, not a test: nothing here asserts a count or a speed, and one seed
 says little about a sampler.
 """
@@ -35,6 +40,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,9 +115,26 @@ def gfl_train_command(args, artifact, workdir):
             "--set", "eval_every=%d" % args.eval_every]
 
 
-def gfl_train(cmd, workdir):
+def thread_env(args):
+    """The environment of both trainers: --threads intra-op threads."""
+    env = dict(os.environ)
+    if args.threads > 0:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.threads)
+    return env
+
+
+def thread_prefix(args):
+    """What thread_env sets, as a command's prefix for the header."""
+    if args.threads <= 0:
+        return []
+    return ["OMP_NUM_THREADS=%d" % args.threads,
+            "MKL_NUM_THREADS=%d" % args.threads]
+
+
+def gfl_train(args, cmd, workdir):
     """Runs gfl-run; returns (metrics by iteration, profile)."""
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True,
+                         env=thread_env(args))
     if out.returncode != 0:
         sys.exit("gfl-run failed: %s\n  %s" % (out.stderr.strip(), show(cmd)))
     lines = [l for l in out.stderr.splitlines() if l.startswith("profile ")]
@@ -128,18 +151,22 @@ def gfl_train(cmd, workdir):
 
 
 def peer_command(args, sampler):
-    return [args.peer_python, PEER, "--sampler", sampler,
-            "--ndim", str(NDIM), "--height", str(HEIGHT),
-            "--r0", str(R0), "--r1", str(R1), "--r2", str(R2),
-            "--batch", str(args.batch), "--iterations", str(args.iterations),
-            "--eval-every", str(args.eval_every), "--seed", str(args.seed),
-            "--backtrack", str(args.backtrack), "--rounds", str(args.rounds),
-            "--accept", args.accept, "--keep-originals", "true"]
+    cmd = [args.peer_python, PEER, "--sampler", sampler,
+           "--ndim", str(NDIM), "--height", str(HEIGHT),
+           "--r0", str(R0), "--r1", str(R1), "--r2", str(R2),
+           "--batch", str(args.batch), "--iterations", str(args.iterations),
+           "--eval-every", str(args.eval_every), "--seed", str(args.seed),
+           "--backtrack", str(args.backtrack), "--rounds", str(args.rounds),
+           "--accept", args.accept, "--keep-originals", "true"]
+    if args.threads > 0:
+        cmd += ["--threads", str(args.threads)]
+    return cmd
 
 
-def peer_train(cmd):
-    """Runs the torchgfn peer: (metrics by iteration, summary) or (None, why)."""
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+def peer_train(args, cmd):
+    """Runs the peer: (metrics by iteration, summary), or (None, why not)."""
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          env=thread_env(args))
     if proc.returncode == 3:
         return None, "unavailable (cannot import gfn with %s)" % cmd[0]
     if proc.returncode != 0:
@@ -160,7 +187,7 @@ def peer_train(cmd):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--iterations", type=int, default=2000)
+    ap.add_argument("--iterations", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
@@ -172,11 +199,16 @@ def main():
                     help="local search: rounds per batch")
     ap.add_argument("--accept", choices=["greedy", "mh"], default="greedy",
                     help="local search: acceptance")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="intra-op threads of both trainers (OMP_NUM_THREADS;"
+                    " 0: each library's default)")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"),
                     help="where gflc and gfl-run are")
     ap.add_argument("--peer-python", default=sys.executable,
                     help="a Python where torchgfn imports")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the .gfl variants, artifacts and metrics")
     args = ap.parse_args()
     for name in ("iterations", "batch", "eval_every", "backtrack", "rounds"):
         if getattr(args, name) < 1:
@@ -191,28 +223,31 @@ def main():
         artifact, compile_cmd = compile_variant(args, name, stages, tmp)
         workdir = os.path.join(tmp, "run-" + name)
         cmd = gfl_train_command(args, artifact, workdir)
-        commands += [compile_cmd, cmd]
+        commands += [compile_cmd, thread_prefix(args) + cmd]
         print("training gfl %s ..." % name, file=sys.stderr, flush=True)
-        metrics, profile = gfl_train(cmd, workdir)
+        metrics, profile = gfl_train(args, cmd, workdir)
         last = metrics[max(metrics)]
         columns.append(("gfl " + name, metrics, {
             "l1": last["l1"], "logz": last["logz"],
             "ms_per_iteration": profile["ms_per_iteration"],
-            "trajectories_per_iteration": profile["trajectories_per_s"]
-            * profile["ms_per_iteration"] / 1000.0,
+            # gfl-run's profile counts `batch` trajectories an iteration;
+            # keep_originals local search trains on twice as many.
+            "trajectories_per_iteration":
+                args.batch * (2 if name == "local_search" else 1),
             "sampler": last.get("sampler")}))
 
     peer_notes = ["torchgfn: skipped (--no-peer)"] if args.no_peer else []
     for sampler in () if args.no_peer else ("on_policy", "local_search"):
         cmd = peer_command(args, sampler)
-        commands.append(cmd)
+        commands.append(thread_prefix(args) + cmd)
         print("training torchgfn %s ..." % sampler, file=sys.stderr,
               flush=True)
-        metrics, summary = peer_train(cmd)
+        metrics, summary = peer_train(args, cmd)
         if metrics is None:
-            peer_notes.append("torchgfn %s: %s" % (sampler, summary))
             if summary.startswith("unavailable"):
+                peer_notes.append("torchgfn: " + summary)
                 break
+            peer_notes.append("torchgfn %s: %s" % (sampler, summary))
             continue
         last = metrics[max(metrics)]
         columns.append(("torchgfn " + sampler, metrics, {
@@ -227,9 +262,11 @@ def main():
 
     print("Modes found: %dD H%d hypergrid, R0=%g R1=%g R2=%g (%d states, "
           "%d modes), trajectory balance, MLP 2x256, batch %d, %d "
-          "iterations, seed %d, cpu"
+          "iterations, seed %d, cpu, %s"
           % (NDIM, HEIGHT, R0, R1, R2, HEIGHT ** NDIM, 2 ** NDIM, args.batch,
-             args.iterations, args.seed))
+             args.iterations, args.seed,
+             "OMP_NUM_THREADS=%d" % args.threads if args.threads > 0
+             else "default threads"))
     print("gfl samplers (sampler block of each variant):")
     for name, stages in blocks:
         print("  %-13s %s" % (name, "; ".join(stages)))
@@ -268,12 +305,17 @@ def main():
     logz_true = columns[0][1][max(columns[0][1])].get("logz_true")
     if logz_true is not None:
         print("(true log Z %.2f; L1 is sum |P_T(x) - R(x)/Z| over the grid, "
-              "at most 2)" % logz_true)
+              "at most 2; ms/iteration: training only, evaluations not "
+              "timed)" % logz_true)
     for label, _, s in columns:
         if s.get("sampler"):
             print("%s sampler at the end: %s" % (label,
                                                  json.dumps(s["sampler"])))
     print("%.0f s in all" % (time.time() - began))
+    if args.keep:
+        print("files kept in " + tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def parse_args(argv=None):
     p.add_argument("--r2", type=float, default=2.0)
     p.add_argument("--batch", type=int, default=16,
                    help="trajectories drawn on-policy per iteration")
-    p.add_argument("--iterations", type=int, default=2000)
+    p.add_argument("--iterations", type=int, default=1000)
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--backtrack", type=int, default=8,
@@ -168,7 +168,7 @@ class Grid:
             for rows, coords in self.levels:
                 r = reach[rows]
                 for d in range(self.ndim):
-                    can = coords[:, d] < H - 1  # the action is masked otherwise
+                    can = coords[:, d] < H - 1  # else masked
                     reach.index_add_(0, rows[can] + strides[d],
                                      r[can] * probs[rows[can], d])
             end = reach * probs[:, self.ndim]  # the exit action is last

@@ -116,12 +116,15 @@ std::string BatchSampler::statsJson() const {
   if (replay_.empty() && !localSearch_)
     return "";
   std::ostringstream os;
-  os << "{\"replay_size\":[";
-  for (size_t i = 0; i < replay_.size(); ++i)
-    os << (i ? "," : "") << replay_[i]->size();
-  os << "]";
+  os << "{";
+  if (!replay_.empty()) {
+    os << "\"replay_size\":[";
+    for (size_t i = 0; i < replay_.size(); ++i)
+      os << (i ? "," : "") << replay_[i]->size();
+    os << "]";
+  }
   if (acceptance_.defined()) {
-    os << ",\"ls_acceptance\":[";
+    os << (replay_.empty() ? "" : ",") << "\"ls_acceptance\":[";
     torch::Tensor a = acceptance_.cpu().to(torch::kDouble);
     for (int64_t r = 0; r < a.size(0); ++r)
       os << (r ? "," : "") << jsonNumber(a[r].item<double>());

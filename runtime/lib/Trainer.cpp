@@ -126,6 +126,7 @@ Metrics Trainer::run() {
   // Loss and rewards stay on the device; they are read (a host round trip)
   // only for progress output and evaluation.
   torch::Tensor loss, logReward;
+  int64_t trained = t.batch; // trajectories in the last batch
   // CUDA graphs: the first iteration runs as it is (the warm-up, on the
   // stream the graph is recorded on), the second is recorded and every
   // one from then on replays it. Rollouts are padded to the horizon, so
@@ -155,6 +156,7 @@ Metrics Trainer::run() {
       auto t0 = Clock::now();
       sampler_->setIteration(it);
       Rollout r = sampler_->draw(t.batch, graphs ? horizon_ : 0);
+      trained = r.batch; // more than the batch with keep_originals
       markSeen(r);
       logReward = r.logReward;
       syncForProfile();
@@ -177,7 +179,7 @@ Metrics Trainer::run() {
     syncForProfile();
     profile_.optimizer += seconds(t2);
     ++profile_.iterations;
-    profile_.trajectories += t.batch;
+    profile_.trajectories += trained;
     int64_t done = it + 1;
     bool evalNow =
         (t.evalEvery > 0 && done % t.evalEvery == 0) || done == t.iterations;

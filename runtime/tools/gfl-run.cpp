@@ -48,8 +48,6 @@ const char *kUsage =
     "  --resume              continue training from the checkpoint\n"
     "  --until N             stop after iteration N (checkpoint written);\n"
     "                        schedules still span all the iterations\n"
-    "  --until N             stop after iteration N (checkpoint written);\n"
-    "                        schedules still span all the iterations\n"
     "  --set NAME=VALUE      batch, iterations, seed, lr, epsilon,\n"
     "                        temperature, eval_every\n"
     "  -n N  -o FILE.csv     number of samples and output (sample)\n"
