@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -403,9 +405,15 @@ TEST(ArtifactLoading, BadFilesGiveOneLineErrors) {
   EXPECT_EQ(Artifact::open("/nonexistent.gflx", error), nullptr);
   EXPECT_NE(error.find("cannot load artifact"), std::string::npos) << error;
   EXPECT_EQ(error.find('\n'), std::string::npos);
-  // A shared object that is not an artifact.
-  EXPECT_EQ(Artifact::open("libm.so.6", error), nullptr);
+  // A shared object that is not an artifact, by its path.
+  Dl_info libm{};
+  ASSERT_NE(dladdr(reinterpret_cast<void *>(&cos), &libm), 0);
+  EXPECT_EQ(Artifact::open(libm.dli_fname, error), nullptr);
   EXPECT_NE(error.find("not a gfl artifact"), std::string::npos) << error;
+  // A bare name is a file in the current directory, not a library on the
+  // search path.
+  EXPECT_EQ(Artifact::open("libm.so.6", error), nullptr);
+  EXPECT_NE(error.find("No such file"), std::string::npos) << error;
 }
 
 } // namespace
