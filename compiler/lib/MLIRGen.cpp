@@ -141,6 +141,15 @@ void MLIRGenImpl::genEnv(const EnvInfo &env) {
       r = b_.create<math::LogOp>(l, r);
     b_.create<mlir::gfl::YieldOp>(l, r);
   }
+  if (decl.stepReward) {
+    auto step = b_.create<mlir::gfl::StepRewardOp>(loc(decl.stepRewardRange));
+    OpBuilder::InsertionGuard g(b_);
+    beginRegion(step.getBody(), loc(decl.stepRewardRange));
+    Location l = loc(decl.stepReward->range);
+    b_.create<mlir::gfl::YieldOp>(l, convert(gen(*decl.stepReward),
+                                             decl.stepReward->type,
+                                             ScalarKind::Float, l));
+  }
   if (decl.features) {
     auto feats = b_.create<mlir::gfl::FeaturesOp>(
         loc(decl.featuresRange), b_.getI64IntegerAttr(env.featureSize));

@@ -461,6 +461,12 @@ Value MLIRGenImpl::genCall(const CallExpr &e) {
   }
   if (f == "cumsum")
     return b_.create<mlir::gfl::SeqCumsumOp>(l, args[0].getType(), args[0]);
+  if (f == "returns")
+    return b_.create<mlir::gfl::SeqReturnsOp>(l, args[0].getType(), args[0],
+                                              asFloat(1));
+  if (f == "gae")
+    return b_.create<mlir::gfl::SeqGaeOp>(l, args[0].getType(), args[0],
+                                          args[1], asFloat(2), asFloat(3));
   if (f == "stop_grad") {
     Value x = asFloat(0);
     return b_.create<mlir::gfl::StopGradOp>(l, x.getType(), x);
@@ -594,6 +600,23 @@ Value MLIRGenImpl::genBlock(const BlockExpr &e) {
 Value MLIRGenImpl::genReduce(const ReduceExpr &e) {
   Location l = loc(e.range);
   const std::string &f = e.func.name;
+  if (f == "seq") {
+    // seq(k in 0..L: e): entry k is the body at k.
+    const ReduceIter &it = e.iters.front();
+    Location il = loc(it.name.range);
+    Value len = b_.create<arith::MaxSIOp>(
+        il, toIndex(gen(*it.hi), il), b_.create<arith::ConstantIndexOp>(il, 0));
+    auto op = b_.create<mlir::gfl::SeqBuildOp>(
+        l, mlir::gfl::SeqType::get(b_.getF32Type()), len,
+        [&](OpBuilder &nb, Location bl, Value iv) {
+          OpBuilder::InsertionGuard g(b_);
+          b_.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          locals_[&it] = b_.create<arith::IndexCastOp>(il, b_.getI32Type(), iv);
+          b_.create<mlir::gfl::YieldOp>(
+              bl, convert(gen(*e.body), e.body->type, ScalarKind::Float, bl));
+        });
+    return op.getResult();
+  }
   ScalarKind k = reduceElementKind(f, e.body->type.scalar);
   mlir::Type resultType = elemType(k);
   mlir::gfl::ReduceKind kind = *reduceKind(f);

@@ -201,6 +201,7 @@ Object buildManifest(const CheckedProgram &checked,
     e["actions"] = std::move(actions);
     e["has_stop"] = env.hasStop;
     e["has_terminal"] = env.hasTerminal;
+    e["has_step_reward"] = env.hasStepReward;
     e["num_actions"] = env.numActions;
     e["num_backward_actions"] = env.numBackwardActions;
     e["feature_size"] = env.featureSize;
@@ -271,17 +272,29 @@ Object buildManifest(const CheckedProgram &checked,
     Array metrics;
     for (const std::string &s : t.evalMetrics)
       metrics.push_back(s);
-    m["train"] = Object{{"objective", t.objective},
-                        {"objective_args", std::move(objArgs)},
-                        {"batch", t.batch},
-                        {"iterations", t.iterations},
-                        {"seed", t.seed},
-                        {"optimizer", configJson(t.optimizer)},
-                        {"optimizer_groups", std::move(groups)},
-                        {"sampler", samplerJson(t.sampler)},
-                        {"lr_schedule", lrScheduleJson(t.lrSchedule)},
-                        {"eval_every", t.evalEvery},
-                        {"eval_metrics", std::move(metrics)}};
+    Object train{{"objective", t.objective},
+                 {"objective_args", std::move(objArgs)},
+                 {"batch", t.batch},
+                 {"iterations", t.iterations},
+                 {"seed", t.seed},
+                 {"optimizer", configJson(t.optimizer)},
+                 {"optimizer_groups", std::move(groups)},
+                 {"sampler", samplerJson(t.sampler)},
+                 {"lr_schedule", lrScheduleJson(t.lrSchedule)},
+                 {"epochs", t.epochs},
+                 {"minibatches", t.minibatches},
+                 {"eval_every", t.evalEvery},
+                 {"eval_metrics", std::move(metrics)}};
+    if (t.target) {
+      Array nets;
+      for (const std::string &n : t.target->nets)
+        nets.push_back(n);
+      train["target"] = Object{{"kind", t.target->kind},
+                               {"every", t.target->every},
+                               {"tau", t.target->tau},
+                               {"nets", std::move(nets)}};
+    }
+    m["train"] = std::move(train);
   }
   m["kernels"] = std::move(kernels);
   return m;

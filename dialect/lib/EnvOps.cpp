@@ -49,6 +49,9 @@ LogRewardOp EnvOp::getLogReward() {
   return getFirstChild<LogRewardOp>(getBody());
 }
 FeaturesOp EnvOp::getFeatures() { return getFirstChild<FeaturesOp>(getBody()); }
+StepRewardOp EnvOp::getStepReward() {
+  return getFirstChild<StepRewardOp>(getBody());
+}
 
 int64_t EnvOp::getNumFlatActions() {
   int64_t count = getStop() ? 1 : 0;
@@ -128,7 +131,8 @@ LogicalResult EnvOp::verifyRegions() {
   Block *body = getBody();
   llvm::StringMap<StateOp> stateNames;
   llvm::StringMap<ActionOp> actionNames;
-  unsigned numStops = 0, numTerminals = 0, numLogRewards = 0, numFeatures = 0;
+  unsigned numStops = 0, numTerminals = 0, numLogRewards = 0, numFeatures = 0,
+           numStepRewards = 0;
   for (Operation &op : *body) {
     if (auto state = dyn_cast<StateOp>(op)) {
       auto [it, inserted] = stateNames.try_emplace(state.getName(), state);
@@ -148,6 +152,8 @@ LogicalResult EnvOp::verifyRegions() {
       ++numLogRewards;
     } else if (isa<FeaturesOp>(op)) {
       ++numFeatures;
+    } else if (isa<StepRewardOp>(op)) {
+      ++numStepRewards;
     } else if (auto cond = dyn_cast<ConditionOp>(op)) {
       if (stateNames.count(cond.getName()))
         return cond.emitOpError() << "redefines state \"" << cond.getName()
@@ -156,7 +162,8 @@ LogicalResult EnvOp::verifyRegions() {
       InFlightDiagnostic diag =
           emitOpError() << "body may only contain gfl.state, gfl.condition, "
                            "gfl.action, gfl.stop, gfl.terminal, "
-                           "gfl.log_reward and gfl.features, found '"
+                           "gfl.log_reward, gfl.step_reward and "
+                           "gfl.features, found '"
                         << op.getName() << "'";
       diag.attachNote(op.getLoc()) << "see operation";
       return diag;
@@ -173,7 +180,8 @@ LogicalResult EnvOp::verifyRegions() {
   for (auto [count, name] :
        {std::pair<unsigned, StringRef>{numStops, "gfl.stop"},
         {numTerminals, "gfl.terminal"},
-        {numFeatures, "gfl.features"}}) {
+        {numFeatures, "gfl.features"},
+        {numStepRewards, "gfl.step_reward"}}) {
     if (count > 1)
       return emitOpError() << "expects at most one '" << name << "', got "
                            << count;
@@ -357,6 +365,11 @@ LogicalResult TerminalOp::verifyRegions() {
 }
 
 LogicalResult LogRewardOp::verifyRegions() {
+  return common::verifyYieldTypes(*this, getBody(), "body",
+                                  Float32Type::get(getContext()));
+}
+
+LogicalResult StepRewardOp::verifyRegions() {
   return common::verifyYieldTypes(*this, getBody(), "body",
                                   Float32Type::get(getContext()));
 }

@@ -58,6 +58,25 @@ LogicalResult RangeReduceOp::verifyRegions() {
   return common::verifyReduceKind(*this, getKind(), getType());
 }
 
+void SeqBuildOp::build(
+    OpBuilder &builder, OperationState &state, Type resultType, Value len,
+    function_ref<void(OpBuilder &, Location, Value)> bodyBuilder) {
+  build(builder, state, resultType, len);
+  OpBuilder::InsertionGuard guard(builder);
+  Block *body = builder.createBlock(state.regions.front().get(), {},
+                                    {builder.getIndexType()}, {state.location});
+  if (bodyBuilder)
+    bodyBuilder(builder, state.location, body->getArgument(0));
+}
+
+LogicalResult SeqBuildOp::verifyRegions() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != 1 || !body.getArgument(0).getType().isIndex())
+    return emitOpError() << "body must have exactly one 'index' argument";
+  return common::verifyYieldTypes(*this, getBody(), "body",
+                                  Float32Type::get(getContext()));
+}
+
 namespace {
 /// Replaces a range_reduce over a constant single-element range [c, c + 1)
 /// by its body evaluated at %i = c.

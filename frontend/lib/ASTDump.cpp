@@ -351,6 +351,11 @@ private:
       Nest n2(depth_);
       expr(*e.reward);
     }
+    if (e.stepReward) {
+      line("StepReward", e.stepRewardRange);
+      Nest n2(depth_);
+      expr(*e.stepReward);
+    }
     if (e.features) {
       line("Features", e.featuresRange);
       Nest n2(depth_);

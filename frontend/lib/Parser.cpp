@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 namespace gfl {
 
 namespace {
@@ -312,25 +314,32 @@ bool Parser::parseEnvItem(EnvDecl &env) {
     env.rewardRange = rangeFrom(begin);
     return true;
   }
-  if (t.isIdent("features")) {
+  // Items written at most once, holding one expression or block.
+  for (auto [name, slot, range] :
+       {std::tuple{"step_reward", &env.stepReward, &env.stepRewardRange},
+        std::tuple{"features", &env.features, &env.featuresRange}}) {
+    if (!t.isIdent(name))
+      continue;
     consume();
     ExprPtr value = parseExprOrBlock();
     if (!value)
       return false;
-    if (env.features) {
-      diags_.error(rangeFrom(begin), "duplicate 'features' in environment");
-      diags_.note(env.featuresRange, "previous 'features' is here");
+    if (*slot) {
+      diags_.error(rangeFrom(begin),
+                   fmt::format("duplicate '{}' in environment", name));
+      diags_.note(*range, fmt::format("previous '{}' is here", name));
       return false;
     }
-    env.features = std::move(value);
-    env.featuresRange = rangeFrom(begin);
+    *slot = std::move(value);
+    *range = rangeFrom(begin);
     return true;
   }
   if (t.isIdent("condition"))
     return parseCondition(env);
   errorAtCurrent(fmt::format(
       "expected an environment item ('state', 'condition', 'action', 'stop', "
-      "'terminal', 'reward', 'log_reward' or 'features'), found {}",
+      "'terminal', 'reward', 'log_reward', 'step_reward' or 'features'), "
+      "found {}",
       describe(t)));
   return false;
 }

@@ -592,6 +592,15 @@ void SemaImpl::checkEnv(EnvDecl &env) {
                                    "reward",
                                    info.conditions[i].name));
   }
+  if (env.stepReward && statesOk) {
+    info.hasStepReward = true;
+    Type t = check(*env.stepReward);
+    if (t.isValid() && (!t.isScalar() || !t.isNumeric()))
+      diags_.error(env.stepReward->range,
+                   fmt::format("a step reward must be a numeric scalar, got "
+                               "{}",
+                               t.str()));
+  }
   if (env.features && statesOk) {
     Type t = check(*env.features);
     // Env expressions only produce plain values (no trajectories).
@@ -1030,6 +1039,8 @@ void SemaImpl::checkNet(NetDecl &net) {
     diags_.error(net.name.range, "'pb' must output 'backward_actions'");
   else if (info.name == "logF" && info.outputSize != 1)
     diags_.error(net.name.range, "'logF' must output 1 value per state");
+  else if (info.name == "value" && info.outputSize != 1)
+    diags_.error(net.name.range, "'value' must output 1 value per state");
   else if ((info.name == "logZ" || info.name == "logit_scale") &&
            (info.outputSize != 1 || !conditionsOnly))
     diags_.error(net.name.range,
@@ -1136,7 +1147,9 @@ void SemaImpl::checkObjective(ObjectiveDecl &o) {
   }
   if (ok) {
     context_ = ExprContext::Objective;
+    currentObjective_ = info.name;
     Type t = check(*o.body);
+    currentObjective_.clear();
     context_ = ExprContext::Const;
     if (t.isValid() && (!t.isScalar() || !t.isNumeric())) {
       diags_.error(o.body->range,

@@ -41,6 +41,16 @@ const TrajMember kTrajMembers[] = {
     {"log_in_flow", Type::seqOf(ScalarKind::Float)},
     {"log_out_flow", Type::seqOf(ScalarKind::Float)},
     {"log_exit_flow", Type::seqOf(ScalarKind::Float)},
+    {"log_q", Type::seqOf(ScalarKind::Float)},
+    {"log_pf_old", Type::seqOf(ScalarKind::Float)},
+    {"entropy", Type::seqOf(ScalarKind::Float)},
+    {"value", Type::seqOf(ScalarKind::Float)},
+    {"value_target", Type::seqOf(ScalarKind::Float)},
+    {"logit", Type::seqOf(ScalarKind::Float)},
+    {"log_norm", Type::seqOf(ScalarKind::Float)},
+    {"logit_target", Type::seqOf(ScalarKind::Float)},
+    {"log_norm_target", Type::seqOf(ScalarKind::Float)},
+    {"reward", Type::seqOf(ScalarKind::Float)},
     {"log_r", Type::floatTy()},
     {"n", Type::intTy()},
     {"exited", Type::boolTy()},
@@ -450,6 +460,32 @@ Type ExprChecker::checkCall(CallExpr &e) {
     }
     return ts[0];
   }
+  if (f == "returns" || f == "gae") {
+    // returns(rewards, gamma); gae(rewards, values, gamma, lambda).
+    size_t numSeqs = f == "returns" ? 1 : 2, total = f == "returns" ? 2 : 4;
+    if (!objectiveOnly() || !arity(total, total))
+      return Type::invalid();
+    for (size_t i = 0; i < total; ++i) {
+      bool wantSeq = i < numSeqs;
+      bool isSeq =
+          ts[i].kind == TypeKind::Seq && ts[i].scalar == ScalarKind::Float;
+      bool isNumber = ts[i].isScalar() && !ts[i].is(ScalarKind::Bool);
+      if (wantSeq ? !isSeq : !isNumber) {
+        diags.error(e.args[i].value->range,
+                    fmt::format("argument {} of '{}' must be {}, got {}", i + 1,
+                                f,
+                                wantSeq ? "a float sequence such as "
+                                          "t.reward or seq(k in 0..L: ...)"
+                                        : "a number",
+                                ts[i].str()));
+        return Type::invalid();
+      }
+    }
+    s.requireRange(*e.args[numSeqs].value, "gamma", 0.0, true, 1.0);
+    if (f == "gae")
+      s.requireRange(*e.args[3].value, "lambda", 0.0, false, 1.0);
+    return Type::seqOf(ScalarKind::Float);
+  }
   if (f == "stop_grad") {
     if (!objectiveOnly() || !arity(1, 1) || !valueArg(0))
       return Type::invalid();
@@ -564,8 +600,12 @@ Type ExprChecker::checkMember(MemberExpr &e) {
     return Type::invalid();
   }
   for (const TrajMember &m : kTrajMembers)
-    if (e.member.name == m.name)
+    if (e.member.name == m.name) {
+      // What a training objective reads decides what the model and the
+      // train block must provide (checked with the train block).
+      s.objectiveMembers_[s.currentObjective_].emplace(m.name, e.member.range);
       return m.type;
+    }
   std::string names;
   for (const TrajMember &m : kTrajMembers)
     names += (names.empty() ? "" : ", ") + std::string(m.name);
@@ -661,7 +701,26 @@ Type ExprChecker::checkBlock(BlockExpr &e) {
 
 Type ExprChecker::checkReduce(ReduceExpr &e) {
   const std::string &f = e.func.name;
-  if (!isReduction(f)) {
+  bool sequence = f == "seq";
+  if (sequence) {
+    // seq(k in 0..L: e): a sequence of L entries.
+    if (!inObjective()) {
+      diags.error(e.func.range, "'seq' is only available in objectives");
+      return Type::invalid();
+    }
+    if (e.iters.size() != 1) {
+      diags.error(e.func.range, "'seq' takes one index: seq(k in 0..L: e)");
+      return Type::invalid();
+    }
+    std::optional<ConstValue> lo;
+    if (check(*e.iters[0].lo).isValid())
+      lo = s.evaluate(*e.iters[0].lo);
+    if (!lo || lo->scalar() != 0) {
+      diags.error(e.iters[0].lo->range,
+                  "a sequence starts at index 0: seq(k in 0..L: e)");
+      return Type::invalid();
+    }
+  } else if (!isReduction(f)) {
     diags.error(e.func.range,
                 fmt::format("'{}' is not a reduction; use sum, prod, min, "
                             "max, all, any, logsumexp or mean",
@@ -708,6 +767,13 @@ Type ExprChecker::checkReduce(ReduceExpr &e) {
                 fmt::format("the body of '{}' must be a scalar, got {}", f,
                             body.str()));
     return Type::invalid();
+  }
+  if (sequence) {
+    if (body.is(ScalarKind::Bool)) {
+      diags.error(e.body->range, "the entries of 'seq' must be numbers");
+      return Type::invalid();
+    }
+    return Type::seqOf(ScalarKind::Float);
   }
   return reduceResult(f, body, e.range);
 }

@@ -111,6 +111,28 @@ public:
   /// The env's conditions, and those the reward has read so far.
   std::set<std::string> conditionNames_;
   std::set<int> conditionsRead_;
+
+  /// Trajectory members each objective reads, with their first use.
+  std::string currentObjective_;
+  std::map<std::string, std::map<std::string, SourceRange>> objectiveMembers_;
+  /// A range an objective parameter must lie in (the discount of
+  /// `returns`), checked against the values the train block gives.
+  struct ParamRange {
+    size_t param; // index among the scalar parameters
+    std::string what;
+    double lo, hi;
+    bool loOpen;
+    SourceRange use;
+  };
+  std::map<std::string, std::vector<ParamRange>> paramRanges_;
+  /// Requires `e` in (lo, hi] (`loOpen`) or [lo, hi]: now when it is a
+  /// constant, else with the train block when it is an objective parameter.
+  void requireRange(Expr &e, const char *what, double lo, bool loOpen,
+                    double hi);
+  /// The model and train settings the training objective's reads need;
+  /// errors at `at` (the train block's objective).
+  void checkObjectiveNeeds(const TrainInfo &info, SourceRange at);
+  void checkTarget(Expr &value, TrainInfo &info);
 };
 
 /// Whether `m` declares a network `name` before `end` (all of them when

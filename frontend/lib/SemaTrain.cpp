@@ -165,6 +165,7 @@ void SemaImpl::checkTrain(TrainDecl &t) {
   info.decl = &t;
   std::map<std::string, const TrainItem *> seen;
   bool haveObjective = false;
+  const TrainItem *objectiveItem = nullptr, *minibatchItem = nullptr;
   for (TrainItem &item : t.items) {
     const std::string &key = item.key.name;
     auto [it, fresh] = seen.emplace(key, &item);
@@ -204,21 +205,27 @@ void SemaImpl::checkTrain(TrainDecl &t) {
                    "only 'optimizer' takes per-network overrides");
       continue;
     }
-    if (key == "batch" || key == "iterations" || key == "seed") {
+    if (key == "batch" || key == "iterations" || key == "seed" ||
+        key == "epochs" || key == "minibatches") {
       auto n = constantInt(*item.value, fmt::format("'{}'", key).c_str());
       if (!n)
         continue;
-      int64_t lo = key == "batch" ? 1 : 0;
+      int64_t lo = key == "iterations" || key == "seed" ? 0 : 1;
       if (*n < lo) {
         diags_.error(item.value->range,
                      fmt::format("'{}' must be at least {}", key, lo));
         continue;
       }
-      (key == "batch"        ? info.batch
-       : key == "iterations" ? info.iterations
-                             : info.seed) = *n;
+      (key == "batch"         ? info.batch
+       : key == "iterations"  ? info.iterations
+       : key == "epochs"      ? info.epochs
+       : key == "minibatches" ? info.minibatches
+                              : info.seed) = *n;
+      if (key == "minibatches")
+        minibatchItem = &item;
     } else if (key == "objective") {
       haveObjective = true;
+      objectiveItem = &item;
       // `--set train.objective=NAME` replaces the written objective.
       if (overrides_.count("train.objective"))
         continue;
@@ -310,11 +317,14 @@ void SemaImpl::checkTrain(TrainDecl &t) {
       checkSampler(item, info.sampler);
     } else if (key == "lr_schedule") {
       checkLrSchedule(*item.value, info.lrSchedule);
+    } else if (key == "target") {
+      checkTarget(*item.value, info);
     } else {
       diags_.error(item.key.range,
                    fmt::format("unknown training setting '{}'; expected "
                                "objective, batch, iterations, optimizer, "
-                               "lr_schedule, sampler, eval or seed",
+                               "lr_schedule, sampler, epochs, minibatches, "
+                               "target, eval or seed",
                                key));
     }
   }
@@ -322,6 +332,14 @@ void SemaImpl::checkTrain(TrainDecl &t) {
   if (!haveObjective)
     diags_.error(SourceRange(t.range.begin),
                  "the train block must name an objective");
+  if (info.batch % info.minibatches != 0)
+    diags_.error(minibatchItem ? minibatchItem->value->range
+                               : SourceRange(t.range.begin),
+                 fmt::format("minibatches {} does not divide the batch ({})",
+                             info.minibatches, info.batch));
+  if (!info.objective.empty())
+    checkObjectiveNeeds(info, objectiveItem ? objectiveItem->value->range
+                                            : SourceRange(t.range.begin));
   if (!result_.env)
     diags_.error(SourceRange(t.range.begin),
                  "training needs an 'env' declaration");
@@ -681,6 +699,158 @@ void SemaImpl::checkLrSchedule(Expr &value, LrScheduleInfo &out) {
     return;
   }
   out = s;
+}
+
+//===----------------------------------------------------------------------===//
+// Update rules: targets and what an objective needs
+//===----------------------------------------------------------------------===//
+
+void SemaImpl::requireRange(Expr &e, const char *what, double lo, bool loOpen,
+                            double hi) {
+  auto describe = [&] {
+    return fmt::format("{} must be in {}{}, {}]", what, loOpen ? "(" : "[", lo,
+                       hi);
+  };
+  if (e.kind == ExprKind::Name && e.binding.kind == BindingKind::ObjParam &&
+      e.binding.index > 0) {
+    paramRanges_[currentObjective_].push_back(
+        {static_cast<size_t>(e.binding.index - 1), what, lo, hi, loOpen,
+         e.range});
+    return;
+  }
+  std::optional<ConstValue> v = evaluate(e);
+  if (!v)
+    return; // computed per trajectory: no compile-time value
+  double x = v->scalar();
+  if (!(loOpen ? x > lo : x >= lo) || !(x <= hi))
+    diags_.error(e.range, fmt::format("{}, got {:g}", describe(), x));
+}
+
+void SemaImpl::checkTarget(Expr &value, TrainInfo &info) {
+  std::string kind = value.kind == ExprKind::Call
+                         ? static_cast<CallExpr &>(value).callee.name
+                         : "";
+  if (kind != "copy" && kind != "polyak") {
+    diags_.error(value.range, "expected a target network: copy(every N) or "
+                              "polyak(tau X), optionally with nets [...]");
+    return;
+  }
+  std::vector<const char *> keys = {kind == "copy" ? "every" : "tau", "nets"};
+  auto opts = collectOptions(diags_, value, kind, keys);
+  if (!opts)
+    return;
+  TargetInfo target;
+  target.kind = kind;
+  const char *required = keys[0];
+  auto it = opts->args.find(required);
+  if (it == opts->args.end()) {
+    diags_.error(value.range, fmt::format("{} needs '{}'", kind, required));
+    return;
+  }
+  CallArg &a = *it->second;
+  if (kind == "copy") {
+    auto n = constantInt(*a.value, "'every'");
+    if (!n)
+      return;
+    if (*n < 1) {
+      diags_.error(a.value->range, "every must be at least 1");
+      return;
+    }
+    target.every = *n;
+  } else {
+    auto x = constantNumber(*a.value, "'tau'");
+    if (!x)
+      return;
+    if (!(*x > 0 && *x <= 1)) {
+      diags_.error(a.value->range, "tau must be in (0, 1]");
+      return;
+    }
+    target.tau = *x;
+  }
+  if (auto n = opts->args.find("nets"); n != opts->args.end()) {
+    Expr &list = *n->second->value;
+    std::vector<Expr *> names;
+    if (list.kind == ExprKind::ArrayLit)
+      for (ExprPtr &el : static_cast<ArrayLitExpr &>(list).elements)
+        names.push_back(el.get());
+    else
+      names.push_back(&list);
+    for (Expr *el : names) {
+      const std::string name =
+          el->kind == ExprKind::Name ? static_cast<NameExpr &>(*el).name : "";
+      const NetInfo *net = result_.findNet(name);
+      if (!net || net->kind == NetKind::Uniform) {
+        if (!declaresNet(firstModel_, name))
+          diags_.error(el->range,
+                       fmt::format("a target network of '{}', which the "
+                                   "model does not declare{}",
+                                   name.empty() ? "?" : name,
+                                   net ? " with parameters" : ""));
+        return;
+      }
+      target.nets.push_back(name);
+    }
+  }
+  if (target.nets.empty())
+    for (const NetInfo &n : result_.nets)
+      if (n.kind != NetKind::Uniform)
+        target.nets.push_back(n.name);
+  info.target = std::move(target);
+}
+
+void SemaImpl::checkObjectiveNeeds(const TrainInfo &info, SourceRange at) {
+  const std::map<std::string, SourceRange> &reads =
+      objectiveMembers_[info.objective];
+  auto hasNet = [&](const char *name, bool withParams) {
+    const NetInfo *n = result_.findNet(name);
+    return n && (!withParams || n->kind != NetKind::Uniform);
+  };
+  auto targets = [&](const char *name) {
+    return info.target &&
+           std::find(info.target->nets.begin(), info.target->nets.end(),
+                     name) != info.target->nets.end();
+  };
+  auto report = [&](const std::string &member, const std::string &why) {
+    diags_.error(at, fmt::format("objective '{}' reads t.{}, but {}",
+                                 info.objective, member, why));
+    diags_.note(reads.at(member), fmt::format("t.{} is read here", member));
+  };
+  // The first missing requirement of each member.
+  for (const auto &[member, use] : reads) {
+    (void)use;
+    if (member == "log_f" && !hasNet("logF", true))
+      report(member, "the model declares no 'logF' network");
+    else if ((member == "value" || member == "value_target") &&
+             !hasNet("value", true))
+      report(member, "the model declares no 'value' network");
+    else if (member == "value_target" && !targets("value"))
+      report(member, "the train block declares no target of 'value' "
+                     "(target polyak(tau X) or copy(every N))");
+    else if ((member == "logit_target" || member == "log_norm_target") &&
+             !hasNet("pf", true))
+      report(member, "'pf' is uniform: it has no target network");
+    else if ((member == "logit_target" || member == "log_norm_target") &&
+             !targets("pf"))
+      report(member, "the train block declares no target of 'pf' "
+                     "(target polyak(tau X) or copy(every N))");
+    else if (member == "log_pf_exit" && result_.env && !result_.env->hasStop)
+      report(member, "the environment has no exit ('stop')");
+  }
+  // Ranges of the objective's parameters (a discount in (0, 1]).
+  const ObjectiveInfo *obj = result_.findObjective(info.objective);
+  for (const ParamRange &r : paramRanges_[info.objective]) {
+    if (!obj || r.param >= info.objectiveArgs.size())
+      continue;
+    double x = info.objectiveArgs[r.param].scalar();
+    if ((r.loOpen ? x > r.lo : x >= r.lo) && x <= r.hi)
+      continue;
+    diags_.error(at, fmt::format("objective '{}': {} ('{}') must be in "
+                                 "{}{}, {}], got {:g}",
+                                 info.objective, r.what,
+                                 obj->scalarParams[r.param].first,
+                                 r.loOpen ? "(" : "[", r.lo, r.hi, x));
+    diags_.note(r.use, fmt::format("{} is used here", r.what));
+  }
 }
 
 } // namespace gfl

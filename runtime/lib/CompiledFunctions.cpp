@@ -12,9 +12,10 @@ namespace gfl {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-const char *const kLearnedInputs[8] = {
+const char *const kLearnedInputs[12] = {
     "log_pf",      "log_pb",      "log_f",        "log_z",
-    "log_pf_exit", "log_in_flow", "log_out_flow", "log_exit_flow"};
+    "log_pf_exit", "log_in_flow", "log_out_flow", "log_exit_flow",
+    "entropy",     "value",       "logit",        "log_norm"};
 
 std::atomic<double *> &kernelTimer() {
   // Process-wide: on a GPU, LibTorch runs backward passes on its own thread.
@@ -82,6 +83,46 @@ struct PolicyLogProb : torch::autograd::Function<PolicyLogProb> {
                           {"action", saved[2]},
                           {"d_log_prob", grads[0].contiguous()},
                           {"d_logits", d}});
+    return {d, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+struct PolicyStatsFn : torch::autograd::Function<PolicyStatsFn> {
+  static variable_list forward(AutogradContext *ctx, torch::Tensor logits,
+                               torch::Tensor mask, torch::Tensor actions,
+                               const Program *program) {
+    logits = logits.contiguous();
+    int64_t n = logits.size(0);
+    auto logit = torch::empty({n}, logits.options());
+    auto logNorm = torch::empty({n}, logits.options());
+    auto entropy = torch::empty({n}, logits.options());
+    KernelTiming timing;
+    program->call("gfl_policy_stats", {{"logits", logits},
+                                       {"mask", mask},
+                                       {"action", actions},
+                                       {"logit", logit},
+                                       {"log_norm", logNorm},
+                                       {"entropy", entropy}});
+    ctx->save_for_backward({logits, mask, actions});
+    setProgram(ctx, program);
+    return {logit, logNorm, entropy};
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    auto s = ctx->get_saved_variables();
+    auto d = torch::empty_like(s[0]);
+    auto adjoint = [&](size_t i) {
+      return grads[i].defined() ? grads[i].contiguous()
+                                : torch::zeros({s[0].size(0)}, s[0].options());
+    };
+    KernelTiming timing;
+    programOf(ctx)->call("gfl_policy_stats_grad", {{"logits", s[0]},
+                                                   {"mask", s[1]},
+                                                   {"action", s[2]},
+                                                   {"d_logit", adjoint(0)},
+                                                   {"d_log_norm", adjoint(1)},
+                                                   {"d_entropy", adjoint(2)},
+                                                   {"d_logits", d}});
     return {d, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -265,6 +306,13 @@ torch::Tensor policyLogProb(const Program &program, const torch::Tensor &logits,
                             const torch::Tensor &mask,
                             const torch::Tensor &actions) {
   return PolicyLogProb::apply(logits, mask, actions, &program);
+}
+
+PolicyStats policyStats(const Program &program, const torch::Tensor &logits,
+                        const torch::Tensor &mask,
+                        const torch::Tensor &actions) {
+  variable_list r = PolicyStatsFn::apply(logits, mask, actions, &program);
+  return {r[0], r[1], r[2]};
 }
 
 EdgeFlows edgeFlows(const Program &program, const torch::Tensor &logits,

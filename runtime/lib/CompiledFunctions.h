@@ -42,10 +42,22 @@ EdgeFlows edgeFlows(const Program &program, const torch::Tensor &logits,
                     const torch::Tensor &parentLogits,
                     const torch::Tensor &parentMask);
 
+struct PolicyStats {
+  torch::Tensor logit, logNorm, entropy; // [N] each
+};
+
+/// Of a masked softmax policy with logits [N, A]: the logit of action [N]
+/// (Q(s, a) when the logits are Q-values; 0 for -1), the log-normalizer
+/// (the soft value) and the entropy, through the compiled
+/// gfl_policy_stats and its gradient.
+PolicyStats policyStats(const Program &program, const torch::Tensor &logits,
+                        const torch::Tensor &mask,
+                        const torch::Tensor &actions);
+
 /// The network outputs an objective kernel may read (and differentiate):
 /// log_pf, log_pb, log_f, log_z, log_pf_exit, log_in_flow, log_out_flow,
-/// log_exit_flow.
-extern const char *const kLearnedInputs[8];
+/// log_exit_flow, entropy, value, logit, log_norm.
+extern const char *const kLearnedInputs[12];
 
 /// The per-trajectory loss [B] of the training objective. `learned` holds
 /// the network outputs the objective reads, by name; `data` the rest

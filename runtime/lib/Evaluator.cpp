@@ -120,7 +120,10 @@ void Evaluator::evaluate(Model &model, Metrics &m,
   double logR0 = logR[0].item<double>(); // s0 comes first in topological order
 
   torch::Tensor feats = program_.features(states_);
-  auto outs = model->forward(feats, condRows);
+  std::set<std::string> nets{"pf"};
+  if (readsLogF_)
+    nets.insert("logF");
+  auto outs = model->forward(feats, condRows, nets);
   torch::Tensor logits = model->logits(outs, "pf", S, feats.options());
   // log pi(a | s) for every (state, action) through the compiled kernel.
   torch::Tensor rep = logits.repeat_interleave(A, 0).contiguous();

@@ -21,7 +21,7 @@ Rollout ForwardSampler::sample(const State &start,
   torch::Tensor feats = program_.features(s);
   torch::Tensor ended = torch::zeros({batch}, opts(torch::kBool));
   std::vector<State> states{s};
-  std::vector<torch::Tensor> featList{feats}, actList;
+  std::vector<torch::Tensor> featList{feats}, actList, logPfList, logQList;
   // Steps after the end are no-ops (action -1, the state kept).
   WalkLength length(program_, endCheckEvery_, steps, maxSteps_, "trajectories");
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
@@ -46,6 +46,8 @@ Rollout ForwardSampler::sample(const State &start,
                    {"step", double(step)},
                    {"stream", double(draw.stream)}});
     actList.push_back(action);
+    logPfList.push_back(logPf);
+    logQList.push_back(logQ);
     s = next;
     feats = nextFeats;
     ended = done;
@@ -61,8 +63,18 @@ Rollout ForwardSampler::sample(const State &start,
   actList.resize(T);
   featList.resize(T + 1);
   states.resize(T + 1);
-  return assembleRollout(program_, std::move(states), std::move(featList),
-                         std::move(actList), draw.cond);
+  // The recorded log-probabilities, aligned with the actions (the kernel
+  // writes 0 once a trajectory has ended).
+  auto columns = [&](std::vector<torch::Tensor> &perStep) {
+    perStep.resize(T);
+    perStep.push_back(torch::zeros({batch}, opts(torch::kFloat32)));
+    return torch::stack(perStep, 1).contiguous();
+  };
+  Rollout r = assembleRollout(program_, std::move(states), std::move(featList),
+                              std::move(actList), draw.cond);
+  r.logPfOld = columns(logPfList);
+  r.logQ = columns(logQList);
+  return r;
 }
 
 } // namespace gfl

@@ -86,6 +86,26 @@ TrajectoryLoss::TrajectoryLoss(const Program &program, Model &model)
   if (reads("log_pf_exit") && !program.env().hasStop)
     throw std::runtime_error("the objective reads t.log_pf_exit but the "
                              "environment has no exit action");
+  if (reads("value") && !program.net("value"))
+    throw std::runtime_error("the objective reads t.value but the model has "
+                             "no 'value' network");
+  // P_F's logits serve every policy quantity (and the log-probabilities of
+  // a backward-drawn batch); a head that no read needs is not run.
+  onlineNets_.insert("pf");
+  if (reads("log_pb"))
+    onlineNets_.insert("pb");
+  if (reads("log_f"))
+    onlineNets_.insert("logF");
+  if (reads("value"))
+    onlineNets_.insert("value");
+  if (takes("logit_target") || takes("log_norm_target"))
+    targetNets_.insert("pf");
+  if (takes("value_target"))
+    targetNets_.insert("value");
+}
+
+bool TrajectoryLoss::takes(const std::string &name) const {
+  return program_.kernelHasArg("gfl_obj_" + program_.train().objective, name);
 }
 
 StepLogProbs TrajectoryLoss::logProbs(const Rollout &r) const {
@@ -93,7 +113,7 @@ StepLogProbs TrajectoryLoss::logProbs(const Rollout &r) const {
   const EnvSpec &env = program_.env();
   int64_t B = r.batch, T1 = r.steps + 1;
   Visited v = visit(program_, r);
-  auto outs = model_->forward(v.features, v.cond);
+  auto outs = model_->forward(v.features, v.cond, {"pf", "pb"});
   torch::Tensor pf = model_->logits(outs, "pf", v.rows, v.features.options());
   StepLogProbs lp;
   lp.forward =
@@ -111,7 +131,7 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
   Visited v = visit(program_, r);
   int64_t N = v.rows;
   torch::Tensor fmask = program_.forwardMask(v.states);
-  auto outs = model_->forward(v.features, v.cond);
+  auto outs = model_->forward(v.features, v.cond, onlineNets_);
   torch::Tensor pfLogits = model_->logits(outs, "pf", N, v.features.options());
   // The network outputs the objective reads, as [B, T+1] rows.
   std::map<std::string, torch::Tensor> learned, data;
@@ -154,6 +174,66 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
     learned["log_in_flow"] = flows.in.view({B, T1});
     learned["log_out_flow"] = flows.out.view({B, T1});
     learned["log_exit_flow"] = flows.exit.view({B, T1});
+  }
+  // Update rules: statistics of the policy at every visited state, the
+  // value head, what the sampler recorded, target networks, step rewards.
+  if (reads("logit") || reads("log_norm") || reads("entropy")) {
+    PolicyStats st = policyStats(program_, pfLogits, fmask, v.actions);
+    for (auto [name, t] :
+         {std::pair{"logit", st.logit}, std::pair{"log_norm", st.logNorm},
+          std::pair{"entropy", st.entropy}})
+      if (reads(name))
+        learned[name] = t.view({B, T1});
+  }
+  if (reads("value"))
+    learned["value"] = outs.at("value").reshape({B, T1});
+  if (takes("log_pf_old") || takes("log_q")) {
+    torch::Tensor current;
+    if (!r.logPfOld.defined()) {
+      // Drawn backward (replay, local search): the current policy stands
+      // for the one that drew them (ratio 1).
+      torch::NoGradGuard noGrad;
+      current = policyLogProb(program_, pfLogits.detach(), fmask, v.actions)
+                    .view({B, T1});
+    }
+    data["log_pf_old"] = r.logPfOld.defined() ? r.logPfOld : current;
+    data["log_q"] = r.logQ.defined() ? r.logQ : current;
+  }
+  if (takes("logit_target") || takes("log_norm_target") ||
+      takes("value_target")) {
+    if (!target_)
+      throw std::runtime_error("the objective reads a target network, but "
+                               "the train block declares none");
+    torch::NoGradGuard noGrad;
+    auto touts = (*target_)->forward(v.features, v.cond, targetNets_);
+    if (targetNets_.count("pf")) {
+      torch::Tensor tl =
+          (*target_)->logits(touts, "pf", N, v.features.options());
+      PolicyStats st = policyStats(program_, tl, fmask, v.actions);
+      data["logit_target"] = st.logit.view({B, T1});
+      data["log_norm_target"] = st.logNorm.view({B, T1});
+    }
+    if (takes("value_target"))
+      data["value_target"] = touts.at("value").reshape({B, T1});
+  }
+  if (takes("reward")) {
+    // The reward of move k is that of the state it leads to; the exit and
+    // the padding earn 0 (the terminal reward is log R).
+    torch::Tensor moves = v.actions.ge(0)
+                              .logical_and(v.actions.ne(env.numActions - 1))
+                              .view({B, T1});
+    if (!env.hasStop)
+      moves = v.actions.ge(0).view({B, T1});
+    torch::Tensor reward = torch::zeros({B, T1}, pfLogits.options());
+    if (env.hasStepReward) {
+      auto at = torch::empty({N}, pfLogits.options());
+      std::map<std::string, torch::Tensor> args{{"reward", at}};
+      program_.bindState(args, "state", v.states);
+      program_.call("gfl_step_reward", args);
+      reward =
+          torch::where(moves, at.index_select(0, v.next).view({B, T1}), reward);
+    }
+    data["reward"] = reward.contiguous();
   }
   data["log_r"] = r.logReward;
   data["n"] = r.n;

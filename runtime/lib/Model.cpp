@@ -38,10 +38,10 @@ constexpr double kScaledLogitBound = 50.0;
 
 } // namespace
 
-ModelImpl::ModelImpl(const std::vector<NetSpec> &nets,
-                     const std::vector<ConditionSpec> &conditions)
-    : nets_(nets) {
-  for (const ConditionSpec &c : conditions)
+ModelImpl::ModelImpl(const Program &program)
+    : nets_(program.nets()), numActions_(program.env().numActions),
+      numBackwardActions_(program.env().numBackwardActions) {
+  for (const ConditionSpec &c : program.env().conditions)
     conditions_[c.name] = c;
   for (const NetSpec &n : nets_) {
     if (n.kind == "scalar") {
@@ -92,14 +92,11 @@ ModelImpl::inputOf(const NetSpec &n, const torch::Tensor &features,
 
 std::map<std::string, torch::Tensor>
 ModelImpl::forward(const torch::Tensor &features, const torch::Tensor &cond,
-                   const std::string &only) {
+                   const std::set<std::string> &only) {
   std::set<std::string> needed;
-  std::vector<std::string> pending;
-  if (!only.empty()) {
-    pending.push_back(only);
-    if (only == "pf" && mlps_.count("logit_scale"))
-      pending.push_back("logit_scale");
-  }
+  std::vector<std::string> pending(only.begin(), only.end());
+  if (only.count("pf") && mlps_.count("logit_scale"))
+    pending.push_back("logit_scale");
   while (!pending.empty()) {
     std::string n = pending.back();
     pending.pop_back();
@@ -142,21 +139,28 @@ ModelImpl::logits(const std::map<std::string, torch::Tensor> &outs,
   auto it = outs.find(name);
   if (it != outs.end())
     return it->second.contiguous();
+  if (mlps_.count(name))
+    throw std::logic_error("the logits of network '" + name +
+                           "' were not computed");
+  // A uniform policy, declared or left out (a model without `pb`).
   const NetSpec *s = spec(name);
-  int64_t width = s ? s->outputSize : 0;
+  int64_t width = s              ? s->outputSize
+                  : name == "pf" ? numActions_
+                  : name == "pb" ? numBackwardActions_
+                                 : 0;
   return torch::zeros({rows, width}, options.dtype(torch::kFloat32));
 }
 
 torch::Tensor ModelImpl::policyLogits(const torch::Tensor &features,
                                       const torch::Tensor &cond) {
-  auto outs = mlps_.count("pf") ? forward(features, cond, "pf")
+  auto outs = mlps_.count("pf") ? forward(features, cond, {"pf"})
                                 : std::map<std::string, torch::Tensor>();
   return logits(outs, "pf", features.size(0), features.options());
 }
 
 torch::Tensor ModelImpl::backwardLogits(const torch::Tensor &features,
                                         const torch::Tensor &cond) {
-  auto outs = mlps_.count("pb") ? forward(features, cond, "pb")
+  auto outs = mlps_.count("pb") ? forward(features, cond, {"pb"})
                                 : std::map<std::string, torch::Tensor>();
   return logits(outs, "pb", features.size(0), features.options());
 }
@@ -173,7 +177,7 @@ torch::Tensor ModelImpl::logZ(int64_t batch, const torch::Tensor &cond,
     return torch::Tensor();
   // log Z reads conditions only; the features are not used.
   torch::Tensor none = torch::empty({batch, 0}, options.dtype(torch::kFloat32));
-  return forward(none, cond, "logZ").at("logZ");
+  return forward(none, cond, {"logZ"}).at("logZ");
 }
 
 torch::Tensor ModelImpl::scalar(const std::string &name) const {

@@ -142,6 +142,7 @@ std::unique_ptr<Program> Program::load(const std::string &path,
     e.featureSize = need(*env, "feature_size", "env").asInt();
     e.hasStop = need(*env, "has_stop", "env").asBool();
     e.hasTerminal = need(*env, "has_terminal", "env").asBool();
+    e.hasStepReward = need(*env, "has_step_reward", "env").asBool();
     e.enumerable = need(*env, "enumerable", "env").asBool();
     if (const json::Value *c = env->get("state_count"))
       e.stateCount = c->asInt();
@@ -183,6 +184,17 @@ std::unique_ptr<Program> Program::load(const std::string &path,
         ts.groups[k] = optimizerOf(v);
       ts.sampler = samplerOf(need(*t, "sampler", "train"));
       ts.learningRate = learningRateOf(need(*t, "lr_schedule", "train"));
+      ts.epochs = need(*t, "epochs", "train").asInt();
+      ts.minibatches = need(*t, "minibatches", "train").asInt();
+      if (const json::Value *target = t->get("target")) {
+        TargetSpec spec;
+        spec.polyak = need(*target, "kind", "target").asString() == "polyak";
+        spec.every = need(*target, "every", "target").asInt();
+        spec.tau = number(need(*target, "tau", "target"));
+        for (const json::Value &n : need(*target, "nets", "target").asArray())
+          spec.nets.push_back(n.asString());
+        ts.target = spec;
+      }
       ts.evalEvery = need(*t, "eval_every", "train").asInt();
       for (const json::Value &x : need(*t, "eval_metrics", "train").asArray())
         ts.metrics.push_back(x.asString());

@@ -60,6 +60,9 @@ void trim(Rollout &r, int64_t T) {
   r.states.resize(T + 1);
   r.features = r.features.slice(0, 0, T + 1).contiguous();
   r.actions = r.actions.slice(1, 0, T + 1).contiguous();
+  for (torch::Tensor *t : {&r.logPfOld, &r.logQ})
+    if (t->defined())
+      *t = t->slice(1, 0, T + 1).contiguous();
   r.steps = T;
 }
 
@@ -169,12 +172,42 @@ Rollout splice(const Rollout &prefix, const torch::Tensor &prefixLength,
       torch::where(afterEnd, torch::full_like(kt - pb, Tp + 1 + Ts + 1),
                    (Tp + 1) + (kt - pb)));
   r.actions = actions.gather(1, column).contiguous();
+  // The recorded log-probabilities follow their actions.
+  auto spliceColumns = [&](const torch::Tensor &a, const torch::Tensor &b) {
+    if (!a.defined() || !b.defined())
+      return torch::Tensor();
+    torch::Tensor zero = torch::zeros({B, 1}, a.options());
+    return torch::cat({a, b, zero}, 1).gather(1, column).contiguous();
+  };
+  r.logPfOld = spliceColumns(prefix.logPfOld, suffix.logPfOld);
+  r.logQ = spliceColumns(prefix.logQ, suffix.logQ);
   r.n = (p + suffix.n.to(torch::kInt64)).to(torch::kInt32);
   r.exited = suffix.exited;
   r.final = suffix.final;
   r.logReward = suffix.logReward;
   r.cond = suffix.cond.defined() ? suffix.cond : prefix.cond;
   return r;
+}
+
+Rollout selectRows(const Rollout &r, const torch::Tensor &rows) {
+  Rollout out;
+  out.batch = rows.size(0);
+  out.steps = r.steps;
+  for (const State &s : r.states)
+    out.states.push_back(Program::select(s, rows));
+  out.features = r.features.index_select(1, rows).contiguous();
+  out.actions = r.actions.index_select(0, rows).contiguous();
+  out.n = r.n.index_select(0, rows);
+  out.exited = r.exited.index_select(0, rows);
+  out.final = Program::select(r.final, rows);
+  out.logReward = r.logReward.index_select(0, rows);
+  for (auto [from, to] :
+       {std::pair{&r.cond, &out.cond}, std::pair{&r.logPfOld, &out.logPfOld},
+        std::pair{&r.logQ, &out.logQ}})
+    if (from->defined())
+      *to = from->index_select(0, rows).contiguous();
+  trim(out, longest(out.actions));
+  return out;
 }
 
 Rollout padRollout(const Rollout &r, int64_t steps) {
@@ -189,6 +222,10 @@ Rollout padRollout(const Rollout &r, int64_t steps) {
   out.actions = torch::cat({r.actions, torch::full({r.batch, steps - r.steps},
                                                    -1, r.actions.options())},
                            1);
+  for (torch::Tensor *t : {&out.logPfOld, &out.logQ})
+    if (t->defined())
+      *t = torch::cat(
+          {*t, torch::zeros({r.batch, steps - r.steps}, t->options())}, 1);
   out.steps = steps;
   return out;
 }
@@ -218,6 +255,10 @@ Rollout chooseRows(const Rollout &a, const Rollout &b,
   r.logReward = pick(a.logReward, b.logReward);
   if (a.cond.defined())
     r.cond = pick(a.cond, b.cond);
+  if (pa.logPfOld.defined() && pb.logPfOld.defined()) {
+    r.logPfOld = pick(pa.logPfOld, pb.logPfOld);
+    r.logQ = pick(pa.logQ, pb.logQ);
+  }
   trim(r, longest(r.actions));
   return r;
 }
@@ -257,6 +298,13 @@ Rollout concatRollouts(const std::vector<Rollout> &parts) {
   r.logReward = cat([](const Rollout &p) { return p.logReward; });
   if (parts.front().cond.defined())
     r.cond = cat([](const Rollout &p) { return p.cond; });
+  bool recorded =
+      std::all_of(padded.begin(), padded.end(),
+                  [](const Rollout &p) { return p.logPfOld.defined(); });
+  if (recorded) {
+    r.logPfOld = cat([](const Rollout &p) { return p.logPfOld; });
+    r.logQ = cat([](const Rollout &p) { return p.logQ; });
+  }
   std::vector<State> finals;
   for (const Rollout &p : padded)
     finals.push_back(p.final);

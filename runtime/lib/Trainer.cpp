@@ -32,10 +32,17 @@ Trainer::Trainer(Program &program, TrainerOptions options)
     throw std::runtime_error("the artifact has no train block");
   // Initialized on the CPU, so a seed gives the same networks everywhere.
   torch::manual_seed(static_cast<uint64_t>(t.seed));
-  model_ = Model(program.nets(), program.env().conditions);
+  model_ = Model(program);
   model_->to(program.device());
   loss_.emplace(program, model_);
   optimizer_ = std::make_unique<Optimizer>(program, model_);
+  if (t.batch % t.minibatches != 0)
+    throw std::runtime_error("the batch (" + std::to_string(t.batch) +
+                             ") is not divisible into " +
+                             std::to_string(t.minibatches) + " minibatches");
+  targets_ = std::make_unique<TargetNetworks>(program, model_);
+  if (targets_->active())
+    loss_->setTarget(&targets_->model());
   sampler_ = std::make_unique<BatchSampler>(
       program, model_, *loss_, options_.endCheckEvery, options_.maxSteps);
   if (program.env().enumerable) {
@@ -134,7 +141,7 @@ Metrics Trainer::run() {
   // shapes from one iteration to the next and train without graphs.
   bool graphs = options_.cudaGraph && program_.device().is_cuda() &&
                 horizon_ > 0 && horizon_ <= options_.maxSteps &&
-                t.sampler.onPolicyOnly();
+                t.sampler.onPolicyOnly() && t.epochs * t.minibatches == 1;
   std::optional<CudaSideStream> sideStream;
   if (graphs)
     sideStream.emplace();
@@ -152,6 +159,8 @@ Metrics Trainer::run() {
     if (replayed) {
       loss = graphLoss_;
       logReward = graphLogReward_;
+      // A replay writes the gradients into the buffers it recorded.
+      step(it);
     } else {
       auto t0 = Clock::now();
       sampler_->setIteration(it);
@@ -161,23 +170,9 @@ Metrics Trainer::run() {
       logReward = r.logReward;
       syncForProfile();
       profile_.rollout += seconds(t0);
-      double objectiveBefore = profile_.objective;
-      kernelTimer() = &profile_.objective;
-      auto t1 = Clock::now();
-      torch::Tensor l = this->loss(r);
-      l.backward();
-      kernelTimer() = nullptr;
-      syncForProfile();
-      profile_.networks += seconds(t1) - (profile_.objective - objectiveBefore);
-      loss = l.detach();
+      loss = fit(r, it);
     }
-    auto t2 = Clock::now();
-    optimizer_->step(it);
-    // A replay writes the gradients into the buffers it recorded.
-    if (!graph_)
-      optimizer_->zeroGrad();
-    syncForProfile();
-    profile_.optimizer += seconds(t2);
+    targets_->afterIteration(it);
     ++profile_.iterations;
     profile_.trajectories += trained;
     int64_t done = it + 1;
@@ -229,6 +224,51 @@ Metrics Trainer::run() {
   return last;
 }
 
+void Trainer::step(int64_t iteration) {
+  auto t0 = Clock::now();
+  optimizer_->step(iteration);
+  if (!graph_)
+    optimizer_->zeroGrad();
+  targets_->afterStep();
+  syncForProfile();
+  profile_.optimizer += seconds(t0);
+}
+
+torch::Tensor Trainer::minibatchOrder(int64_t epoch, int64_t rows) const {
+  auto u = torch::empty({rows}, program_.options(torch::kFloat32));
+  program_.call("gfl_uniform", {{"iteration", sampler_->iteration()}, {"u", u}},
+                {{"seed", double(program_.train().seed)},
+                 {"stream", double(stream::kMinibatch + epoch)}});
+  return std::get<1>(u.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+}
+
+torch::Tensor Trainer::fit(const Rollout &r, int64_t iteration) {
+  const TrainSpec &t = program_.train();
+  std::vector<torch::Tensor> losses;
+  int64_t size = r.batch / t.minibatches;
+  for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
+    torch::Tensor order =
+        t.minibatches > 1 ? minibatchOrder(epoch, r.batch) : torch::Tensor();
+    for (int64_t m = 0; m < t.minibatches; ++m) {
+      Rollout part =
+          t.minibatches > 1
+              ? selectRows(r, order.slice(0, m * size, (m + 1) * size))
+              : r;
+      double objectiveBefore = profile_.objective;
+      kernelTimer() = &profile_.objective;
+      auto t0 = Clock::now();
+      torch::Tensor l = loss(part);
+      l.backward();
+      kernelTimer() = nullptr;
+      syncForProfile();
+      profile_.networks += seconds(t0) - (profile_.objective - objectiveBefore);
+      losses.push_back(l.detach());
+      step(iteration);
+    }
+  }
+  return losses.size() == 1 ? losses.front() : torch::stack(losses).mean();
+}
+
 bool Trainer::replayGraph(int64_t it) {
   auto t0 = Clock::now();
   if (!graph_) {
@@ -270,6 +310,7 @@ void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {
   Checkpoint c(program_);
   c.put("iteration", iteration);
   optimizer_->save(c);
+  targets_->save(c);
   // Every terminal state sampled so far, by code (the modes among them are
   // counted at evaluation).
   std::vector<int64_t> found;
@@ -287,6 +328,7 @@ void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {
 int64_t Trainer::loadCheckpoint(const std::string &path) {
   Checkpoint c = Checkpoint::read(path, program_);
   optimizer_->load(c);
+  targets_->load(c);
   sampler_->load(c);
   if (seen_.defined()) {
     seen_.zero_();

@@ -124,7 +124,7 @@ gfl.env @two_features {
 
 // -----
 
-// expected-error @+1 {{'gfl.env' op body may only contain gfl.state, gfl.condition, gfl.action, gfl.stop, gfl.terminal, gfl.log_reward and gfl.features, found 'arith.constant'}}
+// expected-error @+1 {{'gfl.env' op body may only contain gfl.state, gfl.condition, gfl.action, gfl.stop, gfl.terminal, gfl.log_reward, gfl.step_reward and gfl.features, found 'arith.constant'}}
 gfl.env @foreign_op {
   gfl.state "x" : i32 init 0 : i32
   // expected-note @+1 {{see operation}}

@@ -573,6 +573,13 @@ TEST(Conditions, NetworksAndLogZReadTheirConditions) {
   EXPECT_EQ(r.cond.size(1), 5);
   torch::Tensor loss = trainer.loss(r);
   EXPECT_TRUE(std::isfinite(loss.item<double>()));
+  // The model leaves out `pb`: P_B is uniform over the backward actions
+  // (a zero-width row would be read past its end), and the loss repeats.
+  torch::Tensor feats2 = program->features(program->init(3));
+  EXPECT_EQ(trainer.model()->backwardLogits(feats2).sizes(),
+            torch::IntArrayRef({3, program->env().numBackwardActions}));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(trainer.loss(r).item<double>(), loss.item<double>());
   loss.backward();
   for (auto &[name, p] : trainer.model()->namedParams())
     if (name.rfind("logZ", 0) == 0) {

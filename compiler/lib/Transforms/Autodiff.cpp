@@ -38,13 +38,49 @@ struct SeqVal {
 };
 
 const TrajSeqField kAllFields[] = {
-    TrajSeqField::LogPF,    TrajSeqField::LogPB,  TrajSeqField::LogF,
-    TrajSeqField::LogRStep, TrajSeqField::Energy, TrajSeqField::LogPFExit,
-    TrajSeqField::LogInFlow, TrajSeqField::LogOutFlow, TrajSeqField::LogExitFlow};
+    TrajSeqField::LogPF,       TrajSeqField::LogPB,
+    TrajSeqField::LogF,        TrajSeqField::LogRStep,
+    TrajSeqField::Energy,      TrajSeqField::LogPFExit,
+    TrajSeqField::LogInFlow,   TrajSeqField::LogOutFlow,
+    TrajSeqField::LogExitFlow, TrajSeqField::LogQ,
+    TrajSeqField::LogPFOld,    TrajSeqField::Entropy,
+    TrajSeqField::Value,       TrajSeqField::ValueTarget,
+    TrajSeqField::Logit,       TrajSeqField::LogNorm,
+    TrajSeqField::LogitTarget, TrajSeqField::LogNormTarget,
+    TrajSeqField::Reward};
 
-/// Network outputs, which get gradients (rewards and energies do not).
+/// Network outputs, which get gradients. Rewards, energies, what the
+/// sampler recorded and what target networks give are data.
 bool isLearned(TrajSeqField f) {
-  return f != TrajSeqField::LogRStep && f != TrajSeqField::Energy;
+  switch (f) {
+  case TrajSeqField::LogRStep:
+  case TrajSeqField::Energy:
+  case TrajSeqField::LogQ:
+  case TrajSeqField::LogPFOld:
+  case TrajSeqField::ValueTarget:
+  case TrajSeqField::LogitTarget:
+  case TrajSeqField::LogNormTarget:
+  case TrajSeqField::Reward:
+    return false;
+  default:
+    return true;
+  }
+}
+
+/// Fields with one entry per action (the exit included): n + exited.
+/// log_pb has n; the per-state fields n + 1.
+bool perAction(TrajSeqField f) {
+  switch (f) {
+  case TrajSeqField::LogPF:
+  case TrajSeqField::LogQ:
+  case TrajSeqField::LogPFOld:
+  case TrajSeqField::Logit:
+  case TrajSeqField::LogitTarget:
+  case TrajSeqField::Reward:
+    return true;
+  default:
+    return false;
+  }
 }
 
 /// What a batch row provides to the objective body.
@@ -151,6 +187,86 @@ private:
             nb.create<scf::YieldOp>(l, ValueRange{sum, out});
           });
       seqs[c.getResult()] = {loop.getResult(1), s.len};
+      return success();
+    }
+    if (auto sb = dyn_cast<SeqBuildOp>(op)) {
+      // At least one slot, so that reads past the end stay in bounds.
+      Value len = map.lookup(sb.getLen());
+      Value slots = b.create<arith::MaxSIOp>(loc, len, constIndex(b, loc, 1));
+      Value init = b.create<tensor::SplatOp>(
+          loc, zero(loc),
+          RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type()),
+          ValueRange{slots});
+      LogicalResult result = success();
+      Block &body = sb.getBody().front();
+      auto loop = b.create<scf::ForOp>(
+          loc, constIndex(b, loc, 0), len, constIndex(b, loc, 1),
+          ValueRange{init},
+          [&](OpBuilder &nb, Location l, Value k, ValueRange acc) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            map.map(body.getArgument(0), k);
+            result = lowerBlock(body);
+            Value v = map.lookupOrDefault(
+                cast<YieldOp>(body.getTerminator()).getValues().front());
+            b.create<scf::YieldOp>(
+                l, ValueRange{b.create<tensor::InsertOp>(l, v, acc[0], k)});
+          });
+      seqs[sb.getResult()] = {loop.getResult(0), len};
+      return result;
+    }
+    if (auto rt = dyn_cast<SeqReturnsOp>(op)) {
+      // G_k = s_k + gamma G_{k+1}, from the last valid entry down.
+      SeqVal s = seqs[rt.getSeq()];
+      Value gamma = map.lookup(rt.getGamma());
+      auto loop = b.create<scf::ForOp>(
+          loc, constIndex(b, loc, 0), s.len, constIndex(b, loc, 1),
+          ValueRange{zero(loc), s.data},
+          [&](OpBuilder &nb, Location l, Value i, ValueRange acc) {
+            Value k = nb.create<arith::SubIOp>(
+                l, nb.create<arith::SubIOp>(l, s.len, constIndex(nb, l, 1)), i);
+            Value x = nb.create<tensor::ExtractOp>(l, s.data, k);
+            Value g = nb.create<arith::AddFOp>(
+                l, x, nb.create<arith::MulFOp>(l, gamma, acc[0]));
+            nb.create<scf::YieldOp>(
+                l, ValueRange{g, nb.create<tensor::InsertOp>(l, g, acc[1], k)});
+          });
+      seqs[rt.getResult()] = {loop.getResult(1), s.len};
+      return success();
+    }
+    if (auto gae = dyn_cast<SeqGaeOp>(op)) {
+      // delta_k = r_k + gamma v_{k+1} [k + 1 < L] - v_k;
+      // A_k = delta_k + gamma lambda A_{k+1}.
+      SeqVal r = seqs[gae.getRewards()], v = seqs[gae.getValues()];
+      Value gamma = map.lookup(gae.getGamma());
+      Value gl =
+          b.create<arith::MulFOp>(loc, gamma, map.lookup(gae.getLambda()));
+      auto loop = b.create<scf::ForOp>(
+          loc, constIndex(b, loc, 0), r.len, constIndex(b, loc, 1),
+          ValueRange{zero(loc), r.data},
+          [&](OpBuilder &nb, Location l, Value i, ValueRange acc) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            Value one = constIndex(b, l, 1);
+            Value k = b.create<arith::SubIOp>(
+                l, b.create<arith::SubIOp>(l, r.len, one), i);
+            Value k1 = b.create<arith::AddIOp>(l, k, one);
+            Value inRange = b.create<arith::CmpIOp>(
+                l, arith::CmpIPredicate::slt, k1, r.len);
+            Value vNext =
+                b.create<arith::SelectOp>(l, inRange, seqAt(l, v, k1), zero(l));
+            Value delta = b.create<arith::SubFOp>(
+                l,
+                b.create<arith::AddFOp>(
+                    l, b.create<tensor::ExtractOp>(l, r.data, k),
+                    b.create<arith::MulFOp>(l, gamma, vNext)),
+                seqAt(l, v, k));
+            Value a = b.create<arith::AddFOp>(
+                l, delta, b.create<arith::MulFOp>(l, gl, acc[0]));
+            b.create<scf::YieldOp>(
+                l, ValueRange{a, b.create<tensor::InsertOp>(l, a, acc[1], k)});
+          });
+      seqs[gae.getResult()] = {loop.getResult(1), r.len};
       return success();
     }
     if (auto br = dyn_cast<BatchReduceOp>(op)) {
@@ -365,29 +481,31 @@ private:
     }
   }
 
-  LogicalResult backpropRangeReduce(RangeReduceOp rr, Value g) {
-    Location loc = rr.getLoc();
-    if (!rr.getType().isF32())
-      return success();
+  /// The reverse pass of a loop body over index range [lo, hi) whose
+  /// block argument is the index: `seed` gives the adjoint of the body's
+  /// yielded value at index i; the adjoints of the outer values the body
+  /// reads accumulate over the iterations.
+  LogicalResult
+  backpropIndexedBody(Location loc, Block &body, Value lo, Value hi,
+                      function_ref<Value(OpBuilder &, Location, Value index,
+                                         ValueRange yielded)>
+                          seed) {
     SetVector<Value> floats, seqVals;
-    outerUses(rr.getBody(), floats, seqVals);
+    outerUses(*body.getParent(), floats, seqVals);
     SmallVector<Value> inits;
     for (size_t i = 0; i < floats.size(); ++i)
       inits.push_back(constF32(b, loc, 0.0));
     for (Value q : seqVals)
       inits.push_back(seqSlot(loc, q));
-    Value r = fwd.lookup(rr.getResult());
-    Block &body = rr.getBody().front();
     LogicalResult status = success();
     auto loop = b.create<scf::ForOp>(
-        loc, fwd.lookup(rr.getLo()), fwd.lookup(rr.getHi()),
-        constIndex(b, loc, 1), inits,
+        loc, lo, hi, constIndex(b, loc, 1), inits,
         [&](OpBuilder &nb, Location l, Value i, ValueRange acc) {
           auto contrib = reverseBlock(
               nb, l, body,
               [&](RowLowering &c) { c.map.map(body.getArgument(0), i); },
               [&](ValueRange ys) -> SmallVector<Value> {
-                return {iterationWeight(nb, l, rr.getKind(), ys[0], r, g)};
+                return {seed(nb, l, i, ys)};
               },
               floats.getArrayRef(), seqVals.getArrayRef(),
               acc.drop_front(floats.size()));
@@ -408,6 +526,34 @@ private:
     for (auto [k, q] : llvm::enumerate(seqVals))
       seqAdj[q] = loop.getResult(floats.size() + k);
     return status;
+  }
+
+  LogicalResult backpropRangeReduce(RangeReduceOp rr, Value g) {
+    if (!rr.getType().isF32())
+      return success();
+    Value r = fwd.lookup(rr.getResult());
+    return backpropIndexedBody(
+        rr.getLoc(), rr.getBody().front(), fwd.lookup(rr.getLo()),
+        fwd.lookup(rr.getHi()),
+        [&](OpBuilder &nb, Location l, Value, ValueRange ys) {
+          return iterationWeight(nb, l, rr.getKind(), ys[0], r, g);
+        });
+  }
+
+  /// A sequence built from a body: each iteration's value gets the
+  /// adjoint of its entry.
+  LogicalResult backpropSeqBuild(SeqBuildOp sb) {
+    auto it = seqAdj.find(sb.getResult());
+    if (it == seqAdj.end())
+      return success();
+    Value outAdj = it->second;
+    Location loc = sb.getLoc();
+    return backpropIndexedBody(
+        loc, sb.getBody().front(), constIndex(b, loc, 0),
+        fwd.lookup(sb.getLen()),
+        [&](OpBuilder &nb, Location l, Value k, ValueRange) -> Value {
+          return nb.create<tensor::ExtractOp>(l, outAdj, k);
+        });
   }
 
   LogicalResult backpropIf(scf::IfOp ifOp) {
@@ -496,6 +642,84 @@ private:
                 l, ValueRange{run, nb.create<tensor::InsertOp>(l, next, a[1], j)});
           });
       inAdj = loop.getResult(1);
+      return success();
+    }
+
+    if (auto sb = dyn_cast<SeqBuildOp>(op))
+      return backpropSeqBuild(sb);
+    if (auto rt = dyn_cast<SeqReturnsOp>(op)) {
+      auto it = seqAdj.find(rt.getResult());
+      if (it == seqAdj.end())
+        return success();
+      // d s_j = sum_{k <= j} gamma^(j-k) d G_k: a forward discounted sum.
+      Value outAdj = it->second;
+      Value gamma = fwd.lookup(rt.getGamma());
+      const SeqVal &s = fwd.seq(rt.getSeq());
+      Value &inAdj = seqSlot(loc, rt.getSeq());
+      auto loop = b.create<scf::ForOp>(
+          loc, constIndex(b, loc, 0), s.len, constIndex(b, loc, 1),
+          ValueRange{constF32(b, loc, 0.0), inAdj},
+          [&](OpBuilder &nb, Location l, Value j, ValueRange a) {
+            Value run = nb.create<arith::AddFOp>(
+                l, nb.create<tensor::ExtractOp>(l, outAdj, j),
+                nb.create<arith::MulFOp>(l, gamma, a[0]));
+            Value next = nb.create<arith::AddFOp>(
+                l, nb.create<tensor::ExtractOp>(l, a[1], j), run);
+            nb.create<scf::YieldOp>(
+                l,
+                ValueRange{run, nb.create<tensor::InsertOp>(l, next, a[1], j)});
+          });
+      inAdj = loop.getResult(1);
+      return success();
+    }
+    if (auto gae = dyn_cast<SeqGaeOp>(op)) {
+      auto it = seqAdj.find(gae.getResult());
+      if (it == seqAdj.end())
+        return success();
+      // c_j = d A_j + gamma lambda c_{j-1} is d delta_j; then d r_j += c_j,
+      // d v_j -= c_j and d v_{j+1} += gamma c_j where j + 1 < L.
+      Value outAdj = it->second;
+      Value gamma = fwd.lookup(gae.getGamma());
+      Value gl =
+          b.create<arith::MulFOp>(loc, gamma, fwd.lookup(gae.getLambda()));
+      const SeqVal &r = fwd.seq(gae.getRewards());
+      const SeqVal &v = fwd.seq(gae.getValues());
+      Value rAdj = seqSlot(loc, gae.getRewards());
+      Value vAdj = seqSlot(loc, gae.getValues());
+      auto loop = b.create<scf::ForOp>(
+          loc, constIndex(b, loc, 0), r.len, constIndex(b, loc, 1),
+          ValueRange{constF32(b, loc, 0.0), rAdj, vAdj},
+          [&](OpBuilder &nb, Location l, Value j, ValueRange a) {
+            Value c = nb.create<arith::AddFOp>(
+                l, nb.create<tensor::ExtractOp>(l, outAdj, j),
+                nb.create<arith::MulFOp>(l, gl, a[0]));
+            auto bump = [&](Value t, Value k, Value by, Value ok) -> Value {
+              Value last = nb.create<arith::SubIOp>(
+                  l, nb.create<tensor::DimOp>(l, t, 0), constIndex(nb, l, 1));
+              Value kc = nb.create<arith::MinSIOp>(l, k, last);
+              Value cur = nb.create<tensor::ExtractOp>(l, t, kc);
+              Value add =
+                  nb.create<arith::SelectOp>(l, ok, by, constF32(nb, l, 0.0));
+              return nb.create<tensor::InsertOp>(
+                  l, nb.create<arith::AddFOp>(l, cur, add), t, kc);
+            };
+            Value yes = constBool(nb, l, true);
+            Value dr = bump(a[1], j, c, yes);
+            Value inV = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt,
+                                                 j, v.len);
+            Value dv = bump(a[2], j, nb.create<arith::NegFOp>(l, c), inV);
+            Value j1 = nb.create<arith::AddIOp>(l, j, constIndex(nb, l, 1));
+            Value next = nb.create<arith::AndIOp>(
+                l,
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, j1,
+                                         r.len),
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, j1,
+                                         v.len));
+            dv = bump(dv, j1, nb.create<arith::MulFOp>(l, gamma, c), next);
+            nb.create<scf::YieldOp>(l, ValueRange{c, dr, dv});
+          });
+      seqAdj[gae.getRewards()] = loop.getResult(1);
+      seqAdj[gae.getValues()] = loop.getResult(2);
       return success();
     }
 
@@ -776,7 +1000,7 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
     r.exited = nb.create<arith::UIToFPOp>(l, f32, in[k + 3]);
     Value one = constIndex(nb, l, 1);
     for (auto [i, f] : llvm::enumerate(use.fields)) {
-      Value len = f == TrajSeqField::LogPF
+      Value len = perAction(f)
                       ? nb.create<arith::AddIOp>(l, r.n, exited).getResult()
                   : f == TrajSeqField::LogPB
                       ? r.n

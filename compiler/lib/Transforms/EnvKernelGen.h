@@ -66,6 +66,7 @@ private:
                               Value action, bool backward, size_t family);
   void buildEnumerationKernels(OpBuilder &b);
   void buildPolicyKernels(OpBuilder &b);
+  void buildPolicyStatsKernels(OpBuilder &b);
   void buildEdgeFlowKernels(OpBuilder &b);
 
   EnvOp env_;

@@ -10,6 +10,7 @@
 #include "mlir/IR/Matchers.h"
 
 #include <cmath>
+#include <limits>
 
 namespace mlir::gfl {
 
@@ -325,7 +326,16 @@ void EnvKernelGen::generate(OpBuilder &b) {
         cat(fields("state"), {{"cond"}, {"log_reward"}}));
   if (!conditions_.empty())
     buildConditionKernel(b);
+  if (StepRewardOp stepReward = env_.getStepReward())
+    add(
+        "step_reward", st, {}, {f32},
+        [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+          return SmallVector<Value>{
+              inlineRegion(nb, stepReward.getBody(), in).front()};
+        },
+        cat(fields("state"), {{"reward"}}));
   buildPolicyKernels(b);
+  buildPolicyStatsKernels(b);
   if (layout_.numBackward > 0)
     buildEdgeFlowKernels(b);
   if (FeaturesOp feats = env_.getFeatures()) {
@@ -404,6 +414,151 @@ void EnvKernelGen::buildPolicyKernels(OpBuilder &b) {
             return {nb.create<tensor::InsertOp>(l, next, d, idx)};
           },
           {"logits", "mask", "action", "d_log_prob", "d_logits"}});
+}
+
+namespace {
+
+/// Max, normalizer and E_p[x] of the masked softmax of a dynamic row: the
+/// three passes over the row that the policy statistics need.
+struct SoftmaxMoments {
+  Value lse;     // log sum exp over the allowed entries (0 when none)
+  Value mean;    // sum_j p_j x_j (0 when none)
+  Value allowed; // i1: some entry is allowed
+};
+
+SoftmaxMoments softmaxMoments(OpBuilder &b, Location l, Value logits,
+                              Value mask) {
+  Value size = b.create<tensor::DimOp>(l, logits, 0);
+  Value negInf = constF32(b, l, -std::numeric_limits<double>::infinity());
+  Value zero = constF32(b, l, 0.0);
+  auto at = [](OpBuilder &ob, Location ol, Value t, Value k) -> Value {
+    return ob.create<tensor::ExtractOp>(ol, t, k);
+  };
+  auto maxLoop = b.create<scf::ForOp>(
+      l, constIndex(b, l, 0), size, constIndex(b, l, 1), ValueRange{negInf},
+      [&](OpBuilder &ob, Location ol, Value k, ValueRange acc) {
+        Value m = ob.create<arith::SelectOp>(
+            ol, at(ob, ol, mask, k),
+            ob.create<arith::MaximumFOp>(ol, acc[0], at(ob, ol, logits, k)),
+            acc[0]);
+        ob.create<scf::YieldOp>(ol, ValueRange{m});
+      });
+  Value m = maxLoop.getResult(0);
+  Value allowed =
+      b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, m, negInf);
+  Value safeMax = b.create<arith::SelectOp>(l, allowed, m, zero);
+  auto sumLoop = b.create<scf::ForOp>(
+      l, constIndex(b, l, 0), size, constIndex(b, l, 1), ValueRange{zero, zero},
+      [&](OpBuilder &ob, Location ol, Value k, ValueRange acc) {
+        Value x = at(ob, ol, logits, k);
+        Value e = ob.create<math::ExpOp>(
+            ol, ob.create<arith::SubFOp>(ol, x, safeMax));
+        Value ok = at(ob, ol, mask, k);
+        Value s = ob.create<arith::SelectOp>(
+            ol, ok, ob.create<arith::AddFOp>(ol, acc[0], e), acc[0]);
+        Value w = ob.create<arith::SelectOp>(
+            ol, ok,
+            ob.create<arith::AddFOp>(ol, acc[1],
+                                     ob.create<arith::MulFOp>(ol, e, x)),
+            acc[1]);
+        ob.create<scf::YieldOp>(ol, ValueRange{s, w});
+      });
+  Value sum = sumLoop.getResult(0);
+  Value safeSum =
+      b.create<arith::SelectOp>(l, allowed, sum, constF32(b, l, 1.0));
+  SoftmaxMoments r;
+  r.allowed = allowed;
+  r.lse = b.create<arith::SelectOp>(
+      l, allowed,
+      b.create<arith::AddFOp>(l, safeMax, b.create<math::LogOp>(l, safeSum)),
+      zero);
+  r.mean = b.create<arith::SelectOp>(
+      l, allowed, b.create<arith::DivFOp>(l, sumLoop.getResult(1), safeSum),
+      zero);
+  return r;
+}
+
+} // namespace
+
+/// Statistics of a masked softmax policy for update rules: the logit of
+/// the taken action (Q(s, a) when the logits are Q-values; 0 for action
+/// -1), the log-normalizer logsumexp over the allowed actions (the soft
+/// value), and the entropy; 0 for both where no action is allowed. The
+/// gradient kernel takes the three adjoints.
+void EnvKernelGen::buildPolicyStatsKernels(OpBuilder &b) {
+  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i1 = b.getI1Type();
+  auto logitsRow = RankedTensorType::get({ShapedType::kDynamic}, f32);
+  auto maskRow = RankedTensorType::get({ShapedType::kDynamic}, i1);
+  auto takenLogit = [](OpBuilder &nb, Location l, Value logits,
+                       Value action) -> Value {
+    Value valid = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, action,
+                                           constI32(nb, l, 0));
+    Value safe = nb.create<arith::MaxSIOp>(l, action, constI32(nb, l, 0));
+    Value idx = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), safe);
+    Value x = nb.create<tensor::ExtractOp>(l, logits, ValueRange{idx});
+    return nb.create<arith::SelectOp>(l, valid, x, constF32(nb, l, 0.0));
+  };
+  buildKernel(
+      b, module_, loc_,
+      KernelSpec{"gfl_policy_stats",
+                 {logitsRow, maskRow, i32},
+                 {},
+                 {f32, f32, f32},
+                 [&](OpBuilder &nb, Location l, Value, ValueRange in,
+                     ValueRange) -> SmallVector<Value> {
+                   SoftmaxMoments m = softmaxMoments(nb, l, in[0], in[1]);
+                   Value entropy = nb.create<arith::SubFOp>(l, m.lse, m.mean);
+                   return {takenLogit(nb, l, in[0], in[2]), m.lse, entropy};
+                 },
+                 {"logits", "mask", "action", "logit", "log_norm", "entropy"}});
+  buildKernel(
+      b, module_, loc_,
+      KernelSpec{
+          "gfl_policy_stats_grad",
+          {logitsRow, maskRow, i32, f32, f32, f32},
+          {},
+          {logitsRow},
+          [&](OpBuilder &nb, Location l, Value, ValueRange in,
+              ValueRange) -> SmallVector<Value> {
+            Value logits = in[0], mask = in[1], action = in[2];
+            Value dLogit = in[3], dNorm = in[4], dEntropy = in[5];
+            SoftmaxMoments m = softmaxMoments(nb, l, logits, mask);
+            Value size = nb.create<tensor::DimOp>(l, logits, 0);
+            Value init = nb.create<tensor::SplatOp>(
+                l, constF32(nb, l, 0.0), logitsRow, ValueRange{size});
+            // d x_j = p_j (d_norm - d_entropy (x_j - E[x])) + [j = a] d_logit
+            auto loop = nb.create<scf::ForOp>(
+                l, constIndex(nb, l, 0), size, constIndex(nb, l, 1),
+                ValueRange{init},
+                [&](OpBuilder &ob, Location ol, Value k, ValueRange acc) {
+                  Value x = ob.create<tensor::ExtractOp>(ol, logits, k);
+                  Value ok = ob.create<tensor::ExtractOp>(ol, mask, k);
+                  Value p = ob.create<math::ExpOp>(
+                      ol, ob.create<arith::SubFOp>(ol, x, m.lse));
+                  Value centred = ob.create<arith::SubFOp>(ol, x, m.mean);
+                  Value g = ob.create<arith::MulFOp>(
+                      ol, p,
+                      ob.create<arith::SubFOp>(
+                          ol, dNorm,
+                          ob.create<arith::MulFOp>(ol, dEntropy, centred)));
+                  g = ob.create<arith::SelectOp>(ol, ok, g,
+                                                 constF32(ob, ol, 0.0));
+                  Value k32 =
+                      ob.create<arith::IndexCastOp>(ol, ob.getI32Type(), k);
+                  Value taken = ob.create<arith::CmpIOp>(
+                      ol, arith::CmpIPredicate::eq, k32, action);
+                  g = ob.create<arith::AddFOp>(
+                      ol, g,
+                      ob.create<arith::SelectOp>(ol, taken, dLogit,
+                                                 constF32(ob, ol, 0.0)));
+                  ob.create<scf::YieldOp>(
+                      ol, ValueRange{
+                              ob.create<tensor::InsertOp>(ol, g, acc[0], k)});
+                });
+            return {loop.getResult(0)};
+          },
+          {"logits", "mask", "action", "d_logit", "d_log_norm", "d_entropy",
+           "d_logits"}});
 }
 
 /// Mixed-radix code of the state: fields in order, elements row-major, the

@@ -30,7 +30,17 @@ def Gfl_TrajSeqField : I32EnumAttr<"TrajSeqField",
     I32EnumAttrCase<"LogPFExit", 5, "log_pf_exit">,
     I32EnumAttrCase<"LogInFlow", 6, "log_in_flow">,
     I32EnumAttrCase<"LogOutFlow", 7, "log_out_flow">,
-    I32EnumAttrCase<"LogExitFlow", 8, "log_exit_flow">
+    I32EnumAttrCase<"LogExitFlow", 8, "log_exit_flow">,
+    I32EnumAttrCase<"LogQ", 9, "log_q">,
+    I32EnumAttrCase<"LogPFOld", 10, "log_pf_old">,
+    I32EnumAttrCase<"Entropy", 11, "entropy">,
+    I32EnumAttrCase<"Value", 12, "value">,
+    I32EnumAttrCase<"ValueTarget", 13, "value_target">,
+    I32EnumAttrCase<"Logit", 14, "logit">,
+    I32EnumAttrCase<"LogNorm", 15, "log_norm">,
+    I32EnumAttrCase<"LogitTarget", 16, "logit_target">,
+    I32EnumAttrCase<"LogNormTarget", 17, "log_norm_target">,
+    I32EnumAttrCase<"Reward", 18, "reward">
   ]> {
   let cppNamespace = "::mlir::gfl";
   let genSpecializedAttr = 0;

@@ -102,6 +102,7 @@ def Gfl_EnvOp : Gfl_Op<"env",
     StopOp getStop();
     TerminalOp getTerminal();
     LogRewardOp getLogReward();
+    StepRewardOp getStepReward();
     FeaturesOp getFeatures();
     /// Number of flat actions: the sum of the families' getNumActions()
     /// plus one when the env has a gfl.stop.
@@ -255,6 +256,18 @@ def Gfl_LogRewardOp : Gfl_Op<"log_reward", [HasParent<"EnvOp">, IsolatedFromAbov
   let hasRegionVerifier = 1;
 }
 
+def Gfl_StepRewardOp : Gfl_Op<"step_reward", [HasParent<"EnvOp">, IsolatedFromAbove]> {
+  let summary = "reward of a step, for RL update rules";
+  let description = [{
+    The body (state args: the state a move leads to) yields one `f32`: the
+    reward of that move (`t.reward` in update rules; the exit earns 0
+    here, the terminal reward being the log-reward).
+  }];
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "attr-dict-with-keyword $body";
+  let hasRegionVerifier = 1;
+}
+
 def Gfl_FeaturesOp : Gfl_Op<"features", [HasParent<"EnvOp">, IsolatedFromAbove]> {
   let summary = "policy input features of a state";
   let description = [{
@@ -269,7 +282,8 @@ def Gfl_FeaturesOp : Gfl_Op<"features", [HasParent<"EnvOp">, IsolatedFromAbove]>
 
 def Gfl_YieldOp : Gfl_Op<"yield", [Pure, ReturnLike, Terminator,
     ParentOneOf<["ActionOp", "StopOp", "TerminalOp", "LogRewardOp",
-                 "FeaturesOp", "RangeReduceOp", "ObjectiveOp"]>]> {
+                 "StepRewardOp", "FeaturesOp", "RangeReduceOp", "SeqBuildOp",
+                 "ObjectiveOp"]>]> {
   let summary = "region terminator";
   let description = [{
     Terminates the regions of the gfl ops and returns their values to the
@@ -590,6 +604,76 @@ def Gfl_SeqCumsumOp : Gfl_Op<"seq_cumsum", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins Gfl_NumericSeq:$seq);
   let results = (outs Gfl_NumericSeq:$result);
   let assemblyFormat = "$seq attr-dict `:` type($seq)";
+}
+
+def Gfl_SeqBuildOp : Gfl_Op<"seq_build", [RecursiveMemoryEffects]> {
+  let summary = "a sequence from an expression of its index";
+  let description = [{
+    `seq(k in 0..len: e)`: a sequence of valid length `len` whose entry `k`
+    is the body's value at `%k`. The body has one `index` argument and
+    yields an `f32`.
+
+    ```mlir
+    %s = gfl.seq_build %len : !gfl.seq<f32> {
+    ^bb0(%k: index):
+      ...
+      gfl.yield %v : f32
+    }
+    ```
+  }];
+  let arguments = (ins Index:$len);
+  let results = (outs Gfl_F32Seq:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "$len attr-dict `:` type($result) $body";
+  let hasRegionVerifier = 1;
+  let builders = [
+    // Creates the body block with its index argument and calls
+    // `bodyBuilder(builder, loc, %k)` inside it, which must create the
+    // gfl.yield.
+    OpBuilder<(ins "::mlir::Type":$resultType, "::mlir::Value":$len,
+                   "::llvm::function_ref<void(::mlir::OpBuilder &, "
+                   "::mlir::Location, ::mlir::Value)>":$bodyBuilder)>
+  ];
+}
+
+def Gfl_SeqReturnsOp : Gfl_Op<"seq_returns",
+    [Pure, AllTypesMatch<["seq", "result"]>]> {
+  let summary = "discounted returns of a sequence of rewards";
+  let description = [{
+    Entry k of the result is `sum_{j >= k} gamma^(j - k) seq[j]` over the
+    valid entries (a reverse discounted cumulative sum); the valid length
+    is unchanged. The gradient flows to `seq`, not to `gamma`.
+
+    ```mlir
+    %g = gfl.seq_returns %r, %gamma : !gfl.seq<f32>
+    ```
+  }];
+  let arguments = (ins Gfl_F32Seq:$seq, F32:$gamma);
+  let results = (outs Gfl_F32Seq:$result);
+  let assemblyFormat = "$seq `,` $gamma attr-dict `:` type($result)";
+}
+
+def Gfl_SeqGaeOp : Gfl_Op<"seq_gae",
+    [Pure, AllTypesMatch<["rewards", "values", "result"]>]> {
+  let summary = "generalized advantage estimates";
+  let description = [{
+    GAE(gamma, lambda) (Schulman et al. 2016) of per-step rewards r (valid
+    length L) and per-state values v: with
+    `delta_k = r_k + gamma v_{k+1} - v_k` (`v_{k+1}` taken as 0 when
+    `k + 1 >= L`: no value after the last step), entry k of the result is
+    `sum_{j >= k} (gamma lambda)^(j - k) delta_j`, for k < L. The gradient
+    flows to r and v, not to gamma or lambda.
+
+    ```mlir
+    %a = gfl.seq_gae %r, %v, %gamma, %lambda : !gfl.seq<f32>
+    ```
+  }];
+  let arguments = (ins Gfl_F32Seq:$rewards, Gfl_F32Seq:$values, F32:$gamma,
+                       F32:$lambda);
+  let results = (outs Gfl_F32Seq:$result);
+  let assemblyFormat = [{
+    $rewards `,` $values `,` $gamma `,` $lambda attr-dict `:` type($result)
+  }];
 }
 
 def Gfl_LogsumexpOp : Gfl_Op<"logsumexp", [Pure]> {

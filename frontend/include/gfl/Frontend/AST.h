@@ -348,6 +348,8 @@ struct EnvDecl : Decl {
   ExprPtr reward; // `reward EXPR` or `log_reward EXPR`
   bool rewardIsLog = false;
   SourceRange rewardRange;
+  ExprPtr stepReward; // `step_reward EXPR`, optional (RL update rules)
+  SourceRange stepRewardRange;
   ExprPtr features; // optional
   SourceRange featuresRange;
   EnvDecl(Ident n, SourceRange r) : Decl(DeclKind::Env, r), name(std::move(n)) {}

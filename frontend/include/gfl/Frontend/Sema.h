@@ -73,6 +73,7 @@ struct EnvInfo {
   std::vector<ActionInfo> actions;
   bool hasStop = false;
   bool hasTerminal = false;
+  bool hasStepReward = false;
   /// Forward actions: every family's actions, then the exit action if any.
   int64_t numActions = 0;
   /// Backward actions: the non-exit ones.
@@ -156,6 +157,16 @@ struct LrScheduleInfo {
   double gamma = 1;
 };
 
+/// `target copy(every N)` or `target polyak(tau X)`, optionally
+/// `nets [pf, value]` (default: every network with parameters): frozen
+/// copies the update rules read as `t.*_target`.
+struct TargetInfo {
+  std::string kind; // copy, polyak
+  int64_t every = 1;
+  double tau = 1;
+  std::vector<std::string> nets;
+};
+
 struct TrainInfo {
   std::string objective;
   std::vector<ConstValue> objectiveArgs;
@@ -166,6 +177,9 @@ struct TrainInfo {
   std::map<std::string, ConfigCall> groupOverrides; // network -> options
   SamplerInfo sampler;
   LrScheduleInfo lrSchedule;
+  /// Optimizer passes over each batch, and the minibatches of each pass.
+  int64_t epochs = 1, minibatches = 1;
+  std::optional<TargetInfo> target;
   int64_t evalEvery = 0; // 0: only at the end
   std::vector<std::string> evalMetrics;
   const TrainDecl *decl = nullptr;

@@ -30,6 +30,8 @@ constexpr int64_t kReplay = 8;
 /// Local search round r draws on kLocalSearch + 4r (+0 backtrack, +1
 /// reconstruction, +2 acceptance).
 constexpr int64_t kLocalSearch = 16;
+/// The minibatch order of epoch e (update rules) is drawn on kMinibatch + e.
+constexpr int64_t kMinibatch = 8192;
 } // namespace stream
 
 struct ForwardDraw {

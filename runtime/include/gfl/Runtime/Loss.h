@@ -40,14 +40,23 @@ public:
   /// (no gradients).
   StepLogProbs logProbs(const Rollout &r) const;
 
+  /// The target networks update rules read (`t.*_target`).
+  void setTarget(Model *target) { target_ = target; }
+
 private:
   bool reads(const std::string &name) const { return reads_.count(name); }
+  /// True when the objective kernel takes data input `name`.
+  bool takes(const std::string &name) const;
 
   const Program &program_;
   Model &model_;
+  Model *target_ = nullptr;
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
   std::set<std::string> reads_;    // network outputs the objective reads
   bool readsEdgeFlows_ = false;    // log_in_flow, log_out_flow, log_exit_flow
+  // The networks run on the visited states, online and target: only those
+  // whose outputs the objective reads.
+  std::set<std::string> onlineNets_, targetNets_;
 };
 
 } // namespace gfl

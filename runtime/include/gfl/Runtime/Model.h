@@ -21,25 +21,28 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 namespace gfl {
 
 class ModelImpl : public torch::nn::Module {
 public:
-  ModelImpl(const std::vector<NetSpec> &nets,
-            const std::vector<ConditionSpec> &conditions);
+  /// The networks of `program`'s manifest, for its env's conditions and
+  /// action counts.
+  explicit ModelImpl(const Program &program);
 
   /// Outputs of every MLP for a batch of features `[N, F]` and conditions
   /// `[N, C]` (undefined without conditions), each `[N, out]`; a network
-  /// with one output is squeezed to `[N]`. With `only`, just that network
-  /// and the networks it reads. The forward policy's logits come scaled
-  /// by `logit_scale` where the model has one.
-  std::map<std::string, torch::Tensor> forward(const torch::Tensor &features,
-                                               const torch::Tensor &cond = {},
-                                               const std::string &only = "");
+  /// with one output is squeezed to `[N]`. With `only`, just those
+  /// networks and the networks they read. The forward policy's logits come
+  /// scaled by `logit_scale` where the model has one.
+  std::map<std::string, torch::Tensor>
+  forward(const torch::Tensor &features, const torch::Tensor &cond = {},
+          const std::set<std::string> &only = {});
   /// The logits of policy network `name` in `outs` (contiguous), or zeros
-  /// of `rows` x its width (a uniform policy).
+  /// of `rows` x its width (a uniform policy, also `pb` left out of the
+  /// model). An MLP missing from `outs` is an error.
   torch::Tensor logits(const std::map<std::string, torch::Tensor> &outs,
                        const std::string &name, int64_t rows,
                        const torch::TensorOptions &options) const;
@@ -72,6 +75,8 @@ private:
   std::map<std::string, ConditionSpec> conditions_;
   std::map<std::string, torch::nn::Sequential> mlps_;
   std::map<std::string, torch::Tensor> scalars_;
+  int64_t numActions_ = 0,
+          numBackwardActions_ = 0; // a uniform pf's, pb's width
 };
 TORCH_MODULE(Model);
 

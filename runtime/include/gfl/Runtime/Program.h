@@ -52,6 +52,7 @@ struct EnvSpec {
   int64_t featureSize = 0;
   bool hasStop = false;
   bool hasTerminal = false;
+  bool hasStepReward = false; // gfl_step_reward: t.reward of update rules
   bool enumerable = false;
   int64_t stateCount = 0;
 };
@@ -124,6 +125,16 @@ struct LearningRateSpec {
   double factor(int64_t iteration, int64_t iterations) const;
 };
 
+/// Target networks of update rules: frozen copies of `nets`, copied every
+/// `every` iterations or moved towards the networks by Polyak averaging
+/// with `tau` after every optimizer step.
+struct TargetSpec {
+  bool polyak = false;
+  int64_t every = 1;
+  double tau = 1;
+  std::vector<std::string> nets;
+};
+
 struct TrainSpec {
   std::string objective;
   std::vector<double> objectiveArgs;
@@ -134,6 +145,9 @@ struct TrainSpec {
   std::map<std::string, OptimizerSpec> groups; // per network
   SamplerSpec sampler;
   LearningRateSpec learningRate;
+  /// Optimizer passes over each batch, and minibatches per pass.
+  int64_t epochs = 1, minibatches = 1;
+  std::optional<TargetSpec> target;
   int64_t evalEvery = 0;
   std::vector<std::string> metrics;
 };

@@ -37,6 +37,11 @@ struct Rollout {
   /// [B, C] float: each trajectory's condition (undefined when the
   /// environment declares none).
   torch::Tensor cond;
+  /// [B, T+1] float, aligned with the actions (0 after the end): the
+  /// policy's and the behaviour's log-probability of each action when it
+  /// was drawn (PPO's pi_old, importance weights). Undefined for
+  /// trajectories drawn backward.
+  torch::Tensor logPfOld, logQ;
 };
 
 /// When a walk (forward or backward) stops. Whether every trajectory has
@@ -66,6 +71,9 @@ Rollout assembleRollout(const Program &program, std::vector<State> states,
                         std::vector<torch::Tensor> features,
                         std::vector<torch::Tensor> actions,
                         const torch::Tensor &cond);
+
+/// The trajectories `rows` (int64) of `r`, trimmed to the longest of them.
+Rollout selectRows(const Rollout &r, const torch::Tensor &rows);
 
 /// Each field of the states s_0..s_T stacked along a new leading step
 /// dimension: [T+1, B, ...].

@@ -29,6 +29,7 @@
 #include "gfl/Runtime/Loss.h"
 #include "gfl/Runtime/Metrics.h"
 #include "gfl/Runtime/Optimizer.h"
+#include "gfl/Runtime/TargetNetworks.h"
 
 #include <memory>
 #include <optional>
@@ -92,6 +93,14 @@ public:
   Model &model() { return model_; }
   BatchSampler &sampler() { return *sampler_; }
   const Optimizer &optimizer() const { return *optimizer_; }
+  TargetNetworks &targets() { return *targets_; }
+  /// Trains on one batch: `epochs` passes of `minibatches` optimizer steps
+  /// (the minibatches a permutation of the rows drawn per epoch), each
+  /// followed by the target networks' update. Returns the mean loss.
+  torch::Tensor fit(const Rollout &r, int64_t iteration);
+  /// The order of the batch's rows for minibatches in pass `epoch` of the
+  /// iteration set last: a function of the seed and iteration.
+  torch::Tensor minibatchOrder(int64_t epoch, int64_t rows) const;
   const Profile &profile() const { return profile_; }
   void saveCheckpoint(const std::string &path, int64_t iteration) const;
   /// Loads a checkpoint; returns the iteration it was written at.
@@ -107,6 +116,8 @@ private:
   void syncForProfile() const;
   /// Makes every parameter's gradient undefined (not zero).
   void dropGradients();
+  /// An optimizer step at `iteration` and the targets' update after it.
+  void step(int64_t iteration);
   /// Marks the terminal states of `r` as sampled (for modes found).
   void markSeen(const Rollout &r);
   /// Iteration `it` through the CUDA graph, recording it first; false when
@@ -119,6 +130,7 @@ private:
   std::optional<TrajectoryLoss> loss_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<BatchSampler> sampler_;
+  std::unique_ptr<TargetNetworks> targets_;
   std::optional<Evaluator> evaluator_;
   torch::Tensor seen_;      // [states] bool: sampled as a terminal state
   torch::Tensor modeCodes_; // the evaluator's modes, on the device
