@@ -246,8 +246,22 @@ Value MLIRGenImpl::genBinary(const BinaryExpr &e) {
       return b_.create<arith::SubFOp>(l, lhs,
                                       b_.create<arith::MulFOp>(l, rhs, q));
     }
-    Value q = b_.create<arith::FloorDivSIOp>(l, lhs, rhs);
-    return b_.create<arith::SubIOp>(l, lhs, b_.create<arith::MulIOp>(l, rhs, q));
+    // Total on every input (a division must never trap in a kernel):
+    // x % 0 == x, and x % -1 == 0 also for INT_MIN. The quotient is taken
+    // with divisor 1 in both cases, which gives 0 for -1.
+    Value zero = b_.create<arith::ConstantOp>(l, b_.getZeroAttr(rhs.getType()));
+    Value one = b_.create<arith::ConstantOp>(l, b_.getOneAttr(rhs.getType()));
+    Value minusOne = b_.create<arith::SubIOp>(l, zero, one);
+    Value byZero =
+        b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, rhs, zero);
+    Value byMinusOne =
+        b_.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, rhs, minusOne);
+    Value divisor = b_.create<arith::SelectOp>(
+        l, b_.create<arith::OrIOp>(l, byZero, byMinusOne), one, rhs);
+    Value q = b_.create<arith::FloorDivSIOp>(l, lhs, divisor);
+    Value r = b_.create<arith::SubIOp>(l, lhs,
+                                       b_.create<arith::MulIOp>(l, divisor, q));
+    return b_.create<arith::SelectOp>(l, byZero, lhs, r);
   }
   case BinaryOp::And:
     return b_.create<arith::AndIOp>(l, lhs, rhs);

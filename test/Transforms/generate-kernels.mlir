@@ -59,7 +59,12 @@ gfl.env @counter {
 // a terminal state allows nothing.
 // CHECK-LABEL: func.func @gfl_forward_mask
 // CHECK-SAME:    tensor<?x3xi1>
-// CHECK:         %[[ROW:.*]] = scf.for {{.*}} -> (tensor<3xi1>)
+// The row is filled in a stack buffer, one loop per family, then read as a
+// tensor.
+// CHECK:         %[[BUF:.*]] = memref.alloca() : memref<3xi1>
+// CHECK:         scf.for
+// CHECK:           memref.store %{{.*}}, %[[BUF]][%{{.*}}] : memref<3xi1>
+// CHECK:         %[[ROW:.*]] = bufferization.to_tensor %[[BUF]] restrict writable : memref<3xi1>
 // CHECK:         %[[EXIT:.*]] = tensor.insert %{{.*}} into %[[ROW]][%{{.*}}] : tensor<3xi1>
 // CHECK:         %[[TERM:.*]] = arith.cmpi eq
 // CHECK:         arith.select %[[TERM]], %{{.*}}, %[[EXIT]] : tensor<3xi1>
@@ -70,9 +75,13 @@ gfl.env @counter {
 // CHECK-SAME:    gfl.name = "action"
 // CHECK-SAME:    gfl.name = "next.n", gfl.output
 // CHECK-SAME:    gfl.name = "done", gfl.output
-// CHECK:         scf.if %{{.*}} -> (i32) {
+// One flat switch over the action families (case 0: inc); the exit and
+// out-of-range actions take the default case and leave the state as it is.
+// CHECK:         %[[NEXT:.*]] = scf.index_switch %{{.*}} -> i32
+// CHECK-NEXT:    case 0 {
 // CHECK:           arith.addi
-// CHECK:         } else {
+// CHECK:         default {
+// CHECK-NEXT:      scf.yield %{{.*}} : i32
 // CHECK:         arith.ori
 
 // A backward action is valid when undo gives an in-domain, non-terminal
@@ -87,7 +96,7 @@ gfl.env @counter {
 // CHECK:         arith.cmpi eq
 
 // CHECK-LABEL: func.func @gfl_backward_step
-// CHECK:         scf.if
+// CHECK:         scf.index_switch
 // CHECK:           arith.subi
 
 // CHECK-LABEL: func.func @gfl_log_reward

@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -46,6 +48,22 @@ void addBufferizationPasses(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap);
   options.memCpyFn = [](OpBuilder &b, Location loc, Value from,
                         Value to) -> LogicalResult {
+    // Small static buffers (a state field) are copied element by element:
+    // an env with many action families copies its state once per family,
+    // and as many small loops make LLVM's loop passes quadratic.
+    auto type = cast<MemRefType>(from.getType());
+    if (type.hasStaticShape() && type.getNumElements() <= 16) {
+      SmallVector<int64_t> strides = computeSuffixProduct(type.getShape());
+      for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
+        SmallVector<Value> indices;
+        for (auto [stride, size] : llvm::zip(strides, type.getShape()))
+          indices.push_back(
+              b.create<arith::ConstantIndexOp>(loc, (i / stride) % size));
+        Value v = b.create<memref::LoadOp>(loc, from, indices);
+        b.create<memref::StoreOp>(loc, v, to, indices);
+      }
+      return success();
+    }
     b.create<linalg::CopyOp>(loc, from, to);
     return success();
   };

@@ -1,4 +1,5 @@
-//===- EnvKernelGen.h - Per-state building blocks of env kernels -*- C++ -*-===//
+//===- EnvKernelGen.h - Per-state building blocks of env kernels -*- C++
+//-*-===//
 //
 // Row-level pieces shared by the environment kernels and the fused sampling
 // kernel: the forward mask of a state, the step dispatch over action
@@ -10,6 +11,8 @@
 #define GFL_TRANSFORMS_ENVKERNELGEN_H
 
 #include "KernelBuilder.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace mlir::gfl {
 
@@ -29,8 +32,8 @@ public:
   SmallVector<Value> step(OpBuilder &b, Location loc, ValueRange states,
                           Value action);
   /// The state before flat backward action `action`.
-  SmallVector<Value> backwardStep(OpBuilder &b, Location loc,
-                                  ValueRange states, Value action);
+  SmallVector<Value> backwardStep(OpBuilder &b, Location loc, ValueRange states,
+                                  Value action);
   /// True when the trajectory ends after taking `action` into `next`.
   Value stepEnds(OpBuilder &b, Location loc, Value action, ValueRange next);
   Value features(OpBuilder &b, Location loc, ValueRange states);
@@ -57,13 +60,26 @@ public:
   int64_t stateCount() const { return stateCount_; }
 
 private:
-  /// Sets entry (family offset + k) of `row` to `entry(action, params)` for
-  /// every flat action k of every family; returns the filled row.
+  /// The family index (an index) of flat action `action`: the last family
+  /// whose offset is <= action, -1 for the exit or out of range.
+  Value familyOf(OpBuilder &b, Location loc, Value action);
+  /// One flat scf.index_switch over the families (linear in their number,
+  /// unlike a chain of nested ifs): case f yields `body` of family f with
+  /// the decoded parameters of `action`; the default yields `defaults`.
+  scf::IndexSwitchOp
+  switchOnFamily(OpBuilder &b, Location loc, Value action,
+                 TypeRange resultTypes, ValueRange defaults,
+                 function_ref<SmallVector<Value>(OpBuilder &, Location,
+                                                 ActionOp, ValueRange)>
+                     body);
+  /// A row of `rowType` (i1) whose entry (family offset + k) is
+  /// `entry(action, params)` for every flat action k of every family, and
+  /// false elsewhere; one loop per family.
   Value fillFamilies(
-      OpBuilder &b, Location loc, Value row,
+      OpBuilder &b, Location loc, RankedTensorType rowType,
       function_ref<Value(OpBuilder &, Location, ActionOp, ValueRange)> entry);
   SmallVector<Value> dispatch(OpBuilder &b, Location loc, ValueRange states,
-                              Value action, bool backward, size_t family);
+                              Value action, bool backward);
   void buildEnumerationKernels(OpBuilder &b);
   void buildPolicyKernels(OpBuilder &b);
   void buildPolicyStatsKernels(OpBuilder &b);

@@ -4,13 +4,16 @@
 #include "gfl/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 namespace mlir::gfl {
 
@@ -59,34 +62,85 @@ Value EnvKernelGen::isTerminal(OpBuilder &b, Location loc, ValueRange states) {
   return constBool(b, loc, false);
 }
 
+Value EnvKernelGen::familyOf(OpBuilder &b, Location loc, Value action) {
+  Value family = constI32(b, loc, -1);
+  for (auto [index, offset] : llvm::enumerate(layout_.offsets)) {
+    Value past = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, action,
+                                         constI32(b, loc, offset));
+    family =
+        b.create<arith::SelectOp>(loc, past, constI32(b, loc, index), family);
+  }
+  Value beyond = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, action,
+                                         constI32(b, loc, layout_.numBackward));
+  family = b.create<arith::SelectOp>(loc, beyond, constI32(b, loc, -1), family);
+  return b.create<arith::IndexCastOp>(loc, b.getIndexType(), family);
+}
+
+scf::IndexSwitchOp EnvKernelGen::switchOnFamily(
+    OpBuilder &b, Location loc, Value action, TypeRange resultTypes,
+    ValueRange defaults,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ActionOp,
+                                    ValueRange)>
+        body) {
+  SmallVector<int64_t> cases(layout_.families.size());
+  std::iota(cases.begin(), cases.end(), 0);
+  auto switchOp = b.create<scf::IndexSwitchOp>(
+      loc, resultTypes, familyOf(b, loc, action), cases, cases.size());
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&switchOp.getDefaultRegion().emplaceBlock());
+  b.create<scf::YieldOp>(loc, defaults);
+  for (auto [region, op, offset] : llvm::zip(
+           switchOp.getCaseRegions(), layout_.families, layout_.offsets)) {
+    b.setInsertionPointToStart(&region.emplaceBlock());
+    Value local =
+        b.create<arith::SubIOp>(loc, action, constI32(b, loc, offset));
+    SmallVector<Value> params = decodeActionParams(b, loc, local, op);
+    b.create<scf::YieldOp>(loc, body(b, loc, op, params));
+  }
+  return switchOp;
+}
+
 Value EnvKernelGen::fillFamilies(
-    OpBuilder &b, Location loc, Value row,
+    OpBuilder &b, Location loc, RankedTensorType rowType,
     function_ref<Value(OpBuilder &, Location, ActionOp, ValueRange)> entry) {
+  // The row is filled in a stack buffer by one loop per family and then
+  // becomes a tensor. Threading a tensor through the loops instead makes
+  // one-shot bufferization quadratic in the number of families (each loop's
+  // result aliases every other), which 1,000 families cannot afford.
+  auto bufType = MemRefType::get(rowType.getShape(), rowType.getElementType());
+  Value buf = b.create<memref::AllocaOp>(loc, bufType);
+  Value falseValue = constBool(b, loc, false);
+  b.create<scf::ForOp>(loc, constIndex(b, loc, 0),
+                       constIndex(b, loc, rowType.getDimSize(0)),
+                       constIndex(b, loc, 1), ValueRange{},
+                       [&](OpBuilder &nb, Location nl, Value k, ValueRange) {
+                         nb.create<memref::StoreOp>(nl, falseValue, buf, k);
+                         nb.create<scf::YieldOp>(nl);
+                       });
   for (auto [family, offset] : llvm::zip(layout_.families, layout_.offsets)) {
     ActionOp action = family;
     int64_t base = offset;
-    auto loop = b.create<scf::ForOp>(
+    b.create<scf::ForOp>(
         loc, constIndex(b, loc, 0), constIndex(b, loc, action.getNumActions()),
-        constIndex(b, loc, 1), ValueRange{row},
-        [&](OpBuilder &nb, Location nl, Value k, ValueRange iter) {
+        constIndex(b, loc, 1), ValueRange{},
+        [&](OpBuilder &nb, Location nl, Value k, ValueRange) {
           Value local = nb.create<arith::IndexCastOp>(nl, nb.getI32Type(), k);
           SmallVector<Value> params = decodeActionParams(nb, nl, local, action);
           Value ok = entry(nb, nl, action, params);
           Value at = nb.create<arith::AddIOp>(nl, k, constIndex(nb, nl, base));
-          nb.create<scf::YieldOp>(
-              nl, ValueRange{nb.create<tensor::InsertOp>(nl, ok, iter[0], at)});
+          nb.create<memref::StoreOp>(nl, ok, buf, at);
+          nb.create<scf::YieldOp>(nl);
         });
-    row = loop.getResult(0);
   }
-  return row;
+  return b.create<bufferization::ToTensorOp>(loc, rowType, buf,
+                                             /*restrict=*/true,
+                                             /*writable=*/true);
 }
 
 Value EnvKernelGen::forwardMask(OpBuilder &b, Location loc, ValueRange states) {
   auto rowType = RankedTensorType::get({layout_.numForward}, b.getI1Type());
-  Value row =
-      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowType, false));
-  row = fillFamilies(
-      b, loc, row,
+  Value row = fillFamilies(
+      b, loc, rowType,
       [&](OpBuilder &nb, Location nl, ActionOp action, ValueRange params) {
         SmallVector<Value> args(states.begin(), states.end());
         args.append(params.begin(), params.end());
@@ -112,10 +166,8 @@ Value EnvKernelGen::backwardMask(OpBuilder &b, Location loc,
                                  ValueRange states) {
   auto rowType = RankedTensorType::get(
       {std::max<int64_t>(layout_.numBackward, 1)}, b.getI1Type());
-  Value row =
-      b.create<arith::ConstantOp>(loc, DenseElementsAttr::get(rowType, false));
   return fillFamilies(
-      b, loc, row,
+      b, loc, rowType,
       [&](OpBuilder &nb, Location nl, ActionOp action, ValueRange params) {
         SmallVector<Value> args(states.begin(), states.end());
         args.append(params.begin(), params.end());
@@ -145,44 +197,25 @@ Value EnvKernelGen::backwardMask(OpBuilder &b, Location loc,
 
 SmallVector<Value> EnvKernelGen::dispatch(OpBuilder &b, Location loc,
                                           ValueRange states, Value action,
-                                          bool backward, size_t family) {
-  if (family == layout_.families.size())
-    return SmallVector<Value>(states.begin(), states.end());
-  ActionOp op = layout_.families[family];
-  int64_t begin = layout_.offsets[family];
-  int64_t end = begin + op.getNumActions();
-  Value inRange = b.create<arith::AndIOp>(
-      loc,
-      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, action,
-                              constI32(b, loc, begin)),
-      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, action,
-                              constI32(b, loc, end)));
-  auto ifOp = b.create<scf::IfOp>(loc, TypeRange(stateTypes_), inRange,
-                                  /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value local = b.create<arith::SubIOp>(loc, action, constI32(b, loc, begin));
-    SmallVector<Value> args(states.begin(), states.end());
-    for (Value p : decodeActionParams(b, loc, local, op))
-      args.push_back(p);
-    Region &region = backward ? op.getUndo() : op.getUpdate();
-    b.create<scf::YieldOp>(loc, inlineRegion(b, region, args));
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    b.create<scf::YieldOp>(
-        loc, dispatch(b, loc, states, action, backward, family + 1));
-  }
-  return SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+                                          bool backward) {
+  auto sw = switchOnFamily(
+      b, loc, action, TypeRange(stateTypes_), states,
+      [&](OpBuilder &nb, Location nl, ActionOp op, ValueRange params) {
+        SmallVector<Value> args(states.begin(), states.end());
+        args.append(params.begin(), params.end());
+        return inlineRegion(nb, backward ? op.getUndo() : op.getUpdate(), args);
+      });
+  return SmallVector<Value>(sw.getResults().begin(), sw.getResults().end());
 }
 
 SmallVector<Value> EnvKernelGen::step(OpBuilder &b, Location loc,
                                       ValueRange states, Value action) {
-  return dispatch(b, loc, states, action, /*backward=*/false, 0);
+  return dispatch(b, loc, states, action, /*backward=*/false);
 }
 
 SmallVector<Value> EnvKernelGen::backwardStep(OpBuilder &b, Location loc,
                                               ValueRange states, Value action) {
-  return dispatch(b, loc, states, action, /*backward=*/true, 0);
+  return dispatch(b, loc, states, action, /*backward=*/true);
 }
 
 Value EnvKernelGen::stepEnds(OpBuilder &b, Location loc, Value action,
@@ -633,6 +666,14 @@ void EnvKernelGen::buildEnumerationKernels(OpBuilder &b) {
                   });
               code = loop.getResult(0);
             }
+            // A state outside its fields' domains has no code: -1, which
+            // the runtime reports (an action that leaves the domain).
+            Value valid = constBool(nb, l, true);
+            for (auto [s, v] : llvm::zip(states_, in))
+              valid = nb.create<arith::AndIOp>(l, valid, inDomain(nb, l, s, v));
+            code = nb.create<arith::SelectOp>(
+                l, valid, code,
+                nb.create<arith::ConstantOp>(l, nb.getI64IntegerAttr(-1)));
             return SmallVector<Value>{code};
           },
           [&] {
