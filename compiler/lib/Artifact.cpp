@@ -1,6 +1,7 @@
 //===- Artifact.cpp - LLVM IR, machine code and the .gflx shared object ---===//
 
 #include "gfl/Compiler/Artifact.h"
+#include "gfl/Runtime/ArtifactSeal.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -12,6 +13,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -72,6 +74,20 @@ void addPackedEntry(llvm::Module &module, llvm::Function &ciface,
 }
 
 } // namespace
+
+bool isKnownCpu(const std::string &cpu) {
+  if (cpu == "native")
+    return true;
+  llvm::InitializeNativeTarget();
+  std::string triple = llvm::sys::getDefaultTargetTriple(), error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  return info && info->isCPUStringValid(cpu);
+}
 
 std::unique_ptr<llvm::Module>
 translateToLLVMIR(mlir::ModuleOp llvmDialect, llvm::LLVMContext &ctx,
@@ -199,6 +215,10 @@ bool writeArtifact(llvm::Module &module, const std::string &path,
     llvm::sys::fs::remove(tmpOut);
     error = "linking the artifact failed" +
             (message.empty() ? std::string() : ": " + message);
+    return false;
+  }
+  if (!sealArtifact(std::string(tmpOut), error)) {
+    llvm::sys::fs::remove(tmpOut);
     return false;
   }
   if (std::error_code ec = llvm::sys::fs::rename(tmpOut, path)) {

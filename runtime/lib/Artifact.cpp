@@ -1,6 +1,7 @@
 //===- Artifact.cpp - Loading .gflx artifacts -----------------------------===//
 
 #include "gfl/Runtime/Artifact.h"
+#include "gfl/Runtime/ArtifactSeal.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>
@@ -95,17 +96,11 @@ std::unique_ptr<Artifact> Artifact::open(const std::string &path,
                                          std::string &error) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->path_ = path;
-  // Only a regular file is mapped (a FIFO would block), and a name without
-  // a slash is a file here, not a library on the search path.
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) {
-    error = "cannot load artifact '" + path + "': " + std::strerror(errno);
+  // The seal is checked before anything maps the file: a truncated file
+  // would make dlopen fault, and a FIFO would block.
+  if (!checkArtifactSeal(path, error))
     return nullptr;
-  }
-  if (!S_ISREG(info.st_mode)) {
-    error = "cannot load artifact '" + path + "': not a regular file";
-    return nullptr;
-  }
+  // A name without a slash is a file here, not a library on the search path.
   std::string where = path.find('/') == std::string::npos ? "./" + path : path;
   a->handle_ = dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->handle_) {

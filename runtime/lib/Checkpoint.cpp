@@ -11,7 +11,40 @@ namespace gfl {
 
 namespace {
 constexpr const char *kFormat = "gfl-checkpoint-1";
+
+/// Why `t` cannot be read safely, or "" when it can: a dense CPU tensor
+/// whose sizes, strides and offset stay inside its storage. A tampered
+/// pickle can describe a tensor larger than the bytes it carries, and
+/// copying from it would read out of bounds.
+std::string unreadable(const torch::Tensor &t) {
+  if (!t.defined())
+    return "is undefined";
+  if (t.layout() != torch::kStrided)
+    return "is not a dense tensor";
+  if (!t.device().is_cpu())
+    return "is not stored on the CPU";
+  if (t.numel() == 0)
+    return "";
+  if (!t.has_storage())
+    return "has no storage";
+  int64_t last = t.storage_offset();
+  if (last < 0)
+    return "has a negative storage offset";
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    int64_t reach;
+    if (t.stride(d) < 0 ||
+        __builtin_mul_overflow(t.size(d) - 1, t.stride(d), &reach) ||
+        __builtin_add_overflow(last, reach, &last))
+      return "has strides that reach outside its storage";
+  }
+  int64_t bytes;
+  if (__builtin_mul_overflow(last + 1, int64_t(t.element_size()), &bytes) ||
+      bytes > static_cast<int64_t>(t.storage().nbytes()))
+    return "needs " + std::to_string(last + 1) + " elements but its storage " +
+           "holds " + std::to_string(t.storage().nbytes() / t.element_size());
+  return "";
 }
+} // namespace
 
 void writeAtomically(const std::string &path, const std::vector<char> &bytes) {
   std::string tmp = path + ".tmp";
@@ -91,7 +124,11 @@ Checkpoint::tensors(const std::string &key) const {
   for (const auto &item : v.toGenericDict()) {
     if (!item.key().isString() || !item.value().isTensor())
       throw error("'" + key + "' is not a dictionary of tensors");
-    out.insert(item.key().toStringRef(), item.value().toTensor());
+    const torch::Tensor &t = item.value().toTensor();
+    std::string why = unreadable(t);
+    if (!why.empty())
+      throw error(key + " entry " + item.key().toStringRef() + " " + why);
+    out.insert(item.key().toStringRef(), t);
   }
   return out;
 }

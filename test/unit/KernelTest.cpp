@@ -8,14 +8,19 @@
 //===----------------------------------------------------------------------===//
 
 #include "gfl/Runtime/Artifact.h"
+#include "gfl/Runtime/ArtifactSeal.h"
 #include "gfl/Runtime/MemRef.h"
 
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <vector>
@@ -414,6 +419,58 @@ TEST(ArtifactLoading, BadFilesGiveOneLineErrors) {
   // search path.
   EXPECT_EQ(Artifact::open("libm.so.6", error), nullptr);
   EXPECT_NE(error.find("No such file"), std::string::npos) << error;
+}
+
+/// A copy of the 2D hypergrid artifact with `edit` applied to its bytes.
+std::string damagedCopy(const std::string &name,
+                        void (*edit)(std::string &bytes)) {
+  std::ifstream in(GFL_HYPERGRID_2D, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  edit(bytes);
+  std::string path = ::testing::TempDir() + "/" + name + ".gflx";
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  return path;
+}
+
+// Each damaged artifact is refused with one line before anything maps it
+// (a truncated ELF file made dlopen raise SIGBUS).
+TEST(ArtifactLoading, DamagedArtifactsAreRefusedBeforeLoading) {
+  std::string error;
+  ASSERT_NE(Artifact::open(GFL_HYPERGRID_2D, error), nullptr) << error;
+  struct Case {
+    const char *name;
+    void (*edit)(std::string &);
+    const char *message;
+  } cases[] = {
+      {"half", [](std::string &b) { b.resize(b.size() / 2); },
+       "does not end with the seal"},
+      {"sealonly",
+       [](std::string &b) { b.erase(0, b.size() - kArtifactSealSize); },
+       "which records"},
+      {"cut", [](std::string &b) { b.erase(b.size() / 2, 4096); },
+       "which records"},
+      {"grown", [](std::string &b) { b.insert(b.size() / 2, 16, 'x'); },
+       "which records"},
+      {"flipped", [](std::string &b) { b[b.size() / 3] ^= 1; },
+       "SHA-256 does not match"},
+      {"empty", [](std::string &b) { b.clear(); },
+       "does not end with the seal"},
+  };
+  for (const Case &c : cases) {
+    std::string path = damagedCopy(c.name, c.edit);
+    EXPECT_EQ(Artifact::open(path, error), nullptr) << c.name;
+    EXPECT_NE(error.find(c.message), std::string::npos)
+        << c.name << ": " << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+  // A FIFO is refused at once, not opened for reading (that would block).
+  std::string fifo = ::testing::TempDir() + "/artifact.fifo";
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(Artifact::open(fifo, error), nullptr);
+  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+  unlink(fifo.c_str());
 }
 
 } // namespace

@@ -453,6 +453,43 @@ TEST(ReplayBuffer, SurvivesACheckpoint) {
   std::filesystem::remove(path);
 }
 
+// A checkpoint tensor that claims more elements than its storage holds is
+// refused before anything copies from it (it made copy_ read out of bounds).
+TEST(ReplayBuffer, RefusesACheckpointTensorLargerThanItsStorage) {
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  ReplaySpec spec;
+  spec.capacity = 5;
+  spec.fraction = 0.5;
+  ReplayBuffer buffer(*program, spec, 0);
+  auto [s, logR] = states(*program, {1, 2, 3});
+  buffer.insert(s, logR);
+  Checkpoint c(*program);
+  buffer.save(c);
+  // The same dictionary with a log-reward tensor of one stored element that
+  // says it has 3 (sizes set under the tensor's checks, as a tampered pickle
+  // can say).
+  auto t = c.tensors("replay0"); // the first buffer's entry
+  torch::Tensor forged = torch::zeros({1});
+  forged.unsafeGetTensorImpl()->set_sizes_contiguous({3});
+  t.insert_or_assign("log_reward", forged);
+  c.put("replay0", t);
+  std::string path =
+      (std::filesystem::temp_directory_path() / "gfl-forged-test.pt").string();
+  c.write(path);
+  ReplayBuffer restored(*program, spec, 0);
+  try {
+    restored.load(Checkpoint::read(path, *program));
+    FAIL() << "a tensor larger than its storage was loaded";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "log_reward needs 3 elements but its storage holds 1"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
 TEST(ReplayBuffer, RefusesACapacityBeyondMemory) {
   auto program = loadHypergrid();
   ASSERT_TRUE(program);

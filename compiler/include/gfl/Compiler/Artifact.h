@@ -52,6 +52,10 @@ struct CodegenOptions {
   std::vector<std::pair<std::string, std::string>> blobs;
 };
 
+/// True when `cpu` ("native" included) names a CPU of the host's target, so
+/// that code generation will not stop on it.
+bool isKnownCpu(const std::string &cpu);
+
 /// Translates an LLVM-dialect module to LLVM IR with the packed kernel
 /// entries and the manifest global added, optimized for the target.
 std::unique_ptr<llvm::Module>
