@@ -72,6 +72,12 @@ CheckedProgram SemaImpl::run() {
   for (auto &d : program_.decls)
     if (d->kind == DeclKind::Param)
       checkParam(static_cast<ParamDecl &>(*d));
+  // A bad --set is an option error: the rest would only report its
+  // consequences (a param without a value makes its uses undeclared).
+  if (result_.badOverride) {
+    reportUnusedOverrides();
+    return std::move(result_);
+  }
   for (auto &d : program_.decls) {
     if (diags_.tooManyErrors())
       break;
@@ -118,6 +124,7 @@ bool SemaImpl::applyOverride(const std::string &name, ConstValue &value) {
   auto fail = [&](const std::string &why) {
     diags_.error(SourceRange(),
                  fmt::format("--set {}={}: {}", name, text, why));
+    result_.badOverride = true;
     return false;
   };
   if (!value.type.isScalar())
@@ -154,6 +161,7 @@ void SemaImpl::reportUnusedOverrides() {
                  fmt::format("--set {}={}: no param or training setting named "
                              "'{}'",
                              name, text, name));
+    result_.badOverride = true;
   }
 }
 

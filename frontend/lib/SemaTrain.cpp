@@ -33,6 +33,7 @@ void SemaImpl::applyTrainOverrides(TrainInfo &info, bool &haveObjective) {
     if (v.scalar() < s.min) {
       diags_.error(SourceRange(),
                    fmt::format("--set {}: must be at least {}", key, s.min));
+      result_.badOverride = true;
       continue;
     }
     *s.field = static_cast<int64_t>(v.scalar());
@@ -46,6 +47,7 @@ void SemaImpl::applyTrainOverrides(TrainInfo &info, bool &haveObjective) {
     diags_.error(
         SourceRange(),
         fmt::format("--set train.objective={}: unknown objective", it->second));
+    result_.badOverride = true;
     return;
   }
   info.objective = obj->name;

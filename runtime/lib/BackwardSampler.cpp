@@ -2,31 +2,9 @@
 
 #include "gfl/Runtime/BackwardSampler.h"
 
-#include <sstream>
 #include <stdexcept>
 
 namespace gfl {
-
-namespace {
-
-/// One row of a state as text: `x=[1, 3]`.
-std::string describeRow(const Program &program, const State &s, int64_t row) {
-  std::ostringstream os;
-  const EnvSpec &env = program.env();
-  for (size_t f = 0; f < env.fields.size(); ++f) {
-    torch::Tensor v = s[f][row].reshape({-1}).cpu().to(torch::kDouble);
-    os << (f ? " " : "") << env.fields[f].name << "=";
-    if (!env.fields[f].shape.empty())
-      os << "[";
-    for (int64_t i = 0; i < v.size(0); ++i)
-      os << (i ? ", " : "") << v[i].item<double>();
-    if (!env.fields[f].shape.empty())
-      os << "]";
-  }
-  return os.str();
-}
-
-} // namespace
 
 BackwardSampler::BackwardSampler(const Program &program, Model &model,
                                  int64_t endCheckEvery, int64_t maxSteps)
@@ -89,10 +67,10 @@ Rollout BackwardSampler::sample(const State &terminal, const BackwardDraw &draw,
   }
   if (stuck.any().item<bool>()) {
     int64_t row = stuck.nonzero()[0][0].item<int64_t>();
-    throw std::runtime_error(
-        "backward sampling from " + describeRow(program_, terminal, row) +
-        " reached " + describeRow(program_, walk.back(), row) +
-        ", which has no parent and is not s0");
+    throw std::runtime_error("backward sampling from " +
+                             program_.describe(terminal, row) + " reached " +
+                             program_.describe(walk.back(), row) +
+                             ", which has no parent and is not s0");
   }
   int64_t Tb = length.taken(static_cast<int64_t>(actList.size()));
   actList.resize(Tb);

@@ -1,6 +1,7 @@
 //===- Evaluator.cpp - Exact evaluation by dynamic programming ------------===//
 
 #include "gfl/Runtime/Evaluator.h"
+#include "gfl/Runtime/StateGraph.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -22,14 +23,23 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
   auto maskA = maskHost.accessor<bool, 2>();
   // Edges of the state graph.
   std::vector<std::vector<std::pair<int64_t, int32_t>>> edges(count);
+  std::vector<std::pair<int64_t, int64_t>> leaving; // (state, action)
   for (int64_t a = 0; a < env.numBackwardActions; ++a) {
     auto [next, done] =
         program.step(all, torch::full({count}, a, on(torch::kInt32)));
     torch::Tensor idx = program.stateIndex(next).cpu();
     auto idxA = idx.accessor<int64_t, 1>();
-    for (int64_t i = 0; i < count; ++i)
-      if (maskA[i][a])
-        edges[i].push_back({idxA[i], static_cast<int32_t>(a)});
+    for (int64_t i = 0; i < count; ++i) {
+      if (!maskA[i][a])
+        continue;
+      // gfl_state_index gives -1 outside the domains: reported below if
+      // the state is reachable.
+      if (idxA[i] < 0 || idxA[i] >= count) {
+        leaving.push_back({i, a});
+        continue;
+      }
+      edges[i].push_back({idxA[i], static_cast<int32_t>(a)});
+    }
   }
   // Reachable states in topological order (Kahn) from s0.
   int64_t s0 = program.stateIndex(program.init(1)).item<int64_t>();
@@ -46,6 +56,17 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
         stack.push_back(c);
       }
   }
+  // gflc refuses envs whose actions leave the domains up to 2^22 states;
+  // past that, this is where it shows.
+  for (auto [i, a] : leaving)
+    if (reached[i])
+      throw std::runtime_error(
+          "action " + describeAction(*program.manifest().get("env"), a) +
+          " from state " +
+          program.describe(
+              program.stateDecode(torch::full({1}, i, on(torch::kInt64))), 0) +
+          " leads outside the state's domain; its guard must exclude the "
+          "states where it would");
   std::vector<int64_t> indegree(count, 0);
   for (int64_t i : reachable)
     for (auto [c, a] : edges[i])
@@ -163,9 +184,17 @@ void Evaluator::evaluate(Model &model, Metrics &m,
     if (q > 0)
       kl2 += q * std::log(q / mid);
   }
-  m.l1 = l1;
-  m.jsd = 0.5 * (kl1 + kl2);
-  m.logzTrue = logZTrue;
+  // R/Z is a distribution only when every log-reward is a number below
+  // +inf (-inf: reward 0) and some reward is positive; otherwise the
+  // distances to it are undefined (null), not 0.
+  bool targetDefined = std::isfinite(logZTrue) &&
+                       !endLogR.isnan().any().item<bool>() &&
+                       !endLogR.eq(INFINITY).any().item<bool>();
+  if (targetDefined) {
+    m.l1 = l1;
+    m.jsd = 0.5 * (kl1 + kl2);
+    m.logzTrue = logZTrue;
+  }
   // The learned log Z: what the objective reads, or else the state flow of
   // s0 (DB-style objectives).
   if (model->hasLogZ() && readsLogZ_) {

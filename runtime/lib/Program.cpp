@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 namespace gfl {
@@ -493,6 +494,21 @@ State Program::cat(const std::vector<State> &states) {
     out.push_back(torch::cat(parts, 0).contiguous());
   }
   return out;
+}
+
+std::string Program::describe(const State &s, int64_t row) const {
+  std::ostringstream os;
+  for (size_t f = 0; f < env_.fields.size(); ++f) {
+    torch::Tensor v = s[f][row].reshape({-1}).cpu().to(torch::kDouble);
+    os << (f ? " " : "") << env_.fields[f].name << "=";
+    if (!env_.fields[f].shape.empty())
+      os << "[";
+    for (int64_t i = 0; i < v.size(0); ++i)
+      os << (i ? ", " : "") << v[i].item<double>();
+    if (!env_.fields[f].shape.empty())
+      os << "]";
+  }
+  return os.str();
 }
 
 } // namespace gfl

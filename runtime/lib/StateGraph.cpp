@@ -4,6 +4,7 @@
 #include "gfl/Runtime/MemRef.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 namespace gfl {
@@ -22,6 +23,35 @@ struct FieldBuffer {
     return &desc;
   }
 };
+
+/// State `row` of `fields` as text: `x=[1, 3] done=1`.
+std::string describeState(const std::vector<FieldBuffer> &fields, int64_t row) {
+  std::ostringstream os;
+  for (size_t f = 0; f < fields.size(); ++f) {
+    const FieldBuffer &b = fields[f];
+    int64_t numel = 1;
+    for (size_t d = 1; d < b.shape.size(); ++d)
+      numel *= b.shape[d];
+    os << (f ? " " : "") << b.name << "=" << (b.shape.size() > 1 ? "[" : "");
+    for (int64_t i = 0; i < numel; ++i) {
+      const uint8_t *at =
+          b.bytes.data() + static_cast<size_t>(row * numel + i) * b.elementSize;
+      int64_t v = 0;
+      if (b.elementSize == 1)
+        v = *at;
+      else if (b.elementSize == 8)
+        std::memcpy(&v, at, 8);
+      else {
+        int32_t w;
+        std::memcpy(&w, at, 4);
+        v = w;
+      }
+      os << (i ? ", " : "") << v;
+    }
+    os << (b.shape.size() > 1 ? "]" : "");
+  }
+  return os.str();
+}
 
 size_t sizeOf(const std::string &dtype) {
   return dtype == "bool" ? 1 : dtype == "int64" ? 8 : 4;
@@ -50,8 +80,38 @@ bool call(const Kernel *kernel, const std::map<std::string, void *> &buffers,
 
 } // namespace
 
-std::optional<int64_t> longestTrajectory(const Artifact &artifact,
-                                         std::string &error) {
+std::string describeAction(const json::Value &env, int64_t action) {
+  if (const json::Value *families = env.get("actions"))
+    for (const json::Value &f : families->asArray()) {
+      int64_t offset = f.get("offset")->asInt(),
+              count = f.get("count")->asInt();
+      if (action < offset || action >= offset + count)
+        continue;
+      // Mixed radix, the last parameter least significant (as the kernels
+      // decode it).
+      const auto &ranges = f.get("params")->asArray();
+      std::vector<int64_t> params(ranges.size());
+      int64_t rest = action - offset;
+      for (size_t i = ranges.size(); i-- > 0;) {
+        int64_t lo = ranges[i].asArray()[0].asInt(),
+                hi = ranges[i].asArray()[1].asInt();
+        params[i] = lo + rest % (hi - lo);
+        rest /= hi - lo;
+      }
+      std::string text = f.get("name")->asString();
+      if (!params.empty()) {
+        text += "(";
+        for (size_t i = 0; i < params.size(); ++i)
+          text += (i ? ", " : "") + std::to_string(params[i]);
+        text += ")";
+      }
+      return text;
+    }
+  return "stop";
+}
+
+std::optional<StateGraphReport> walkStateGraph(const Artifact &artifact,
+                                               std::string &error) {
   const json::Value *env = artifact.manifest().get("env");
   const json::Value *enumerable = env ? env->get("enumerable") : nullptr;
   const json::Value *count = env ? env->get("state_count") : nullptr;
@@ -97,6 +157,7 @@ std::optional<int64_t> longestTrajectory(const Artifact &artifact,
     return std::nullopt;
   int64_t width = mask.shape()[1];
   std::vector<std::vector<int64_t>> children(S);
+  std::vector<int32_t> leaving(S, -1);
   Buffer<int32_t> action({S});
   Buffer<uint8_t> done({S});
   for (int64_t a = 0; a < A; ++a) {
@@ -114,9 +175,14 @@ std::optional<int64_t> longestTrajectory(const Artifact &artifact,
       args["state." + b.name] = b.descriptor();
     if (!call(artifact.kernel("gfl_state_index"), args, error))
       return std::nullopt;
-    for (int64_t i = 0; i < S; ++i)
-      if (mask[i * width + a] && nextCodes[i] >= 0 && nextCodes[i] < S)
+    for (int64_t i = 0; i < S; ++i) {
+      if (!mask[i * width + a])
+        continue;
+      if (nextCodes[i] >= 0 && nextCodes[i] < S)
         children[i].push_back(nextCodes[i]);
+      else
+        leaving[i] = static_cast<int32_t>(a); // reported if reachable
+    }
   }
   // s0's code.
   std::vector<FieldBuffer> init = states;
@@ -137,7 +203,8 @@ std::optional<int64_t> longestTrajectory(const Artifact &artifact,
     return std::nullopt;
   int64_t s0 = initCode[0];
   // Longest path by an iterative depth-first search from s0; a state on the
-  // current path reached again is a cycle.
+  // current path reached again is on a cycle.
+  StateGraphReport report;
   enum : uint8_t { kNew, kOpen, kDone };
   std::vector<uint8_t> mark(S, kNew);
   std::vector<int64_t> longest(S, 0);
@@ -145,12 +212,15 @@ std::optional<int64_t> longestTrajectory(const Artifact &artifact,
   mark[s0] = kOpen;
   while (!stack.empty()) {
     auto &[node, cursor] = stack.back();
+    if (cursor == 0 && leaving[node] >= 0 && report.leavingAction < 0) {
+      report.leavingAction = leaving[node];
+      report.leaving = "action " + describeAction(*env, leaving[node]) +
+                       " from state " + describeState(states, node);
+    }
     if (cursor < children[node].size()) {
       int64_t c = children[node][cursor++];
-      if (mark[c] == kOpen) {
-        error = "the state graph has a cycle";
-        return std::nullopt;
-      }
+      if (mark[c] == kOpen && report.cycle.empty())
+        report.cycle = describeState(states, c);
       if (mark[c] == kNew) {
         mark[c] = kOpen;
         stack.push_back({c, 0});
@@ -162,7 +232,25 @@ std::optional<int64_t> longestTrajectory(const Artifact &artifact,
     mark[node] = kDone;
     stack.pop_back();
   }
-  return longest[s0];
+  if (report.cycle.empty())
+    report.longest = longest[s0];
+  return report;
+}
+
+std::optional<int64_t> longestTrajectory(const Artifact &artifact,
+                                         std::string &error) {
+  std::optional<StateGraphReport> report = walkStateGraph(artifact, error);
+  if (!report)
+    return std::nullopt;
+  if (!report->leaving.empty()) {
+    error = report->leaving + " leaves the state's domain";
+    return std::nullopt;
+  }
+  if (!report->cycle.empty()) {
+    error = "the state graph has a cycle through " + report->cycle;
+    return std::nullopt;
+  }
+  return report->longest;
 }
 
 } // namespace gfl

@@ -2,12 +2,14 @@
 
 #include "gfl/Runtime/Trainer.h"
 #include "gfl/Runtime/ConditionSampler.h"
+#include "gfl/Runtime/FiniteCheck.h"
 
 #include "CompiledFunctions.h"
 #include "CudaGraph.h"
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -122,9 +124,18 @@ Metrics Trainer::run() {
   int64_t start = 0;
   if (options_.resume)
     start = loadCheckpoint(ckpt);
-  std::filesystem::create_directories(options_.outDir);
-  std::ofstream metrics(options_.outDir + "/metrics.jsonl",
+  std::error_code dirError;
+  std::filesystem::create_directories(options_.outDir, dirError);
+  if (dirError)
+    throw std::runtime_error("cannot create the output directory '" +
+                             options_.outDir + "': " + dirError.message());
+  std::string metricsPath = options_.outDir + "/metrics.jsonl";
+  std::ofstream metrics(metricsPath,
                         start > 0 ? std::ios::app : std::ios::trunc);
+  // Fail at start, not after hours of training that writes nothing.
+  if (!metrics)
+    throw std::runtime_error("cannot write '" + metricsPath +
+                             "': " + std::strerror(errno));
   bool tty = options_.progress && isatty(STDERR_FILENO);
   auto begin = Clock::now(), lastDraw = Clock::now();
   auto elapsed = [&] { return wallOffset_ + seconds(begin); };
@@ -159,7 +170,12 @@ Metrics Trainer::run() {
     if (replayed) {
       loss = graphLoss_;
       logReward = graphLogReward_;
-      // A replay writes the gradients into the buffers it recorded.
+      // A replay writes the gradients into the buffers it recorded. The
+      // replayed batch is not kept: a non-finite one is named without its
+      // states.
+      Rollout replayedBatch;
+      replayedBatch.logReward = logReward;
+      checkFinite(program_, model_, replayedBatch, loss, it);
       step(it);
     } else {
       auto t0 = Clock::now();
@@ -262,6 +278,7 @@ torch::Tensor Trainer::fit(const Rollout &r, int64_t iteration) {
       kernelTimer() = nullptr;
       syncForProfile();
       profile_.networks += seconds(t0) - (profile_.objective - objectiveBefore);
+      checkFinite(program_, model_, part, l, iteration);
       losses.push_back(l.detach());
       step(iteration);
     }

@@ -42,14 +42,16 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
-#include "llvm/Support/CommandLine.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <iostream>
 #include <optional>
@@ -257,28 +259,62 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
   return true;
 }
 
-/// Settings only the environment's state graph can refute: a local-search
-/// backtrack longer than every trajectory. Walks the graph of the artifact
-/// just written with its CPU kernels (enumerable environments; others are
-/// checked by gfl-run when training starts).
+/// Refuses an env without actions, then walks the state graph of the
+/// artifact just written (enumerable envs with CPU kernels, up to
+/// kMaxWalkedStates states) and reports what makes
+/// it unfit for a GFlowNet at the declaration that causes it: an allowed
+/// action leading outside the fields' domains, a cycle, a local-search
+/// backtrack longer than any trajectory. Returns false on an error.
 bool checkAgainstStateGraph(const gfl::CheckedProgram &checked,
                             gfl::DiagnosticEngine &diags) {
-  if (!checked.train || !checked.train->sampler.localSearch)
+  if (!checked.env || !checked.env->decl)
     return true;
+  const gfl::EnvInfo &env = *checked.env;
+  auto fail = [&](gfl::SourceRange at, const std::string &message) {
+    llvm::errs() << diags.format({gfl::Severity::Error, at, message});
+    return false;
+  };
+  // Checked for artifacts only: the frontend's error tests use envs without
+  // actions to show other errors.
+  if (env.actions.empty())
+    return fail(env.decl->name.range,
+                "environment '" + env.name +
+                    "' declares no action: every trajectory would end at s0");
   std::string error;
   std::unique_ptr<gfl::Artifact> artifact =
       gfl::Artifact::open(outputFilename, error);
-  std::optional<int64_t> longest =
-      artifact ? gfl::longestTrajectory(*artifact, error) : std::nullopt;
-  const gfl::LocalSearchInfo &ls = *checked.train->sampler.localSearch;
-  if (!longest || ls.backtrack <= *longest)
-    return true;
-  llvm::errs() << diags.format(
-      {gfl::Severity::Error, ls.backtrackRange,
-       "backtrack " + std::to_string(ls.backtrack) +
-           " is longer than the longest trajectory of environment '" +
-           checked.env->name + "' (" + std::to_string(*longest) + " moves)"});
-  return false;
+  std::optional<gfl::StateGraphReport> report =
+      artifact ? gfl::walkStateGraph(*artifact, error) : std::nullopt;
+  if (!report)
+    return true; // not walkable here; gfl-run checks what it can
+  if (report->leavingAction >= 0) {
+    int64_t offset = 0;
+    for (const gfl::ActionInfo &a : env.actions) {
+      if (report->leavingAction < offset + a.count)
+        return fail(a.decl->name.range,
+                    report->leaving +
+                        " leads outside the state's domain; its guard must "
+                        "exclude the states where it would");
+      offset += a.count;
+    }
+  }
+  if (!report->cycle.empty())
+    return fail(env.decl->name.range,
+                "the state graph of environment '" + env.name +
+                    "' has a cycle through state " + report->cycle +
+                    ": a trajectory could go on forever (GFlowNets need a "
+                    "DAG)");
+  if (checked.train && checked.train->sampler.localSearch && report->longest) {
+    const gfl::LocalSearchInfo &ls = *checked.train->sampler.localSearch;
+    if (ls.backtrack > *report->longest)
+      return fail(ls.backtrackRange,
+                  "backtrack " + std::to_string(ls.backtrack) +
+                      " is longer than the longest trajectory of "
+                      "environment '" +
+                      env.name + "' (" + std::to_string(*report->longest) +
+                      " moves)");
+  }
+  return true;
 }
 
 cl::opt<bool> splitInputFile(
@@ -287,8 +323,9 @@ cl::opt<bool> splitInputFile(
              "(line numbers stay those of the whole file)"),
     cl::init(false), cl::cat(gflcCategory));
 
-/// Compiles one buffer; writes the result to `out`. Returns false on errors.
-bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) {
+/// Compiles one buffer; writes the result to `out`. Returns the exit code:
+/// 0, 1 for errors in the program, 2 for a bad --set (an option error).
+int compile(const std::string &name, std::string text, llvm::raw_ostream &out) {
   gfl::SourceBuffer buffer(name, std::move(text));
   gfl::DiagnosticEngine diags(buffer);
   gfl::Parser parser(buffer, diags);
@@ -316,15 +353,17 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
     checked = gfl::analyze(program, diags, overrides);
   for (const gfl::Diagnostic &d : diags.diagnostics())
     llvm::errs() << diags.format(d);
+  if (checked.badOverride)
+    return 2;
   if (diags.hasErrors())
-    return false;
+    return 1;
 
   Emit emit = effectiveEmit();
   if (emit == Emit::AST) {
     std::ostringstream os;
     gfl::dumpAST(program, os);
     out << os.str();
-    return true;
+    return 0;
   }
 
   mlir::DialectRegistry registry;
@@ -356,18 +395,70 @@ bool compile(const std::string &name, std::string text, llvm::raw_ostream &out) 
   if (!module || mlir::failed(mlir::verify(*module))) {
     llvm::errs() << name << ": error: internal compiler error: the generated "
                  << "module does not verify\n";
-    return false;
+    return 1;
   }
   if (emit == Emit::MLIR) {
     module->print(out, mlir::OpPrintingFlags());
     out << "\n";
-    return true;
+    return 0;
   }
   if (!lower(*module, checked, name, emit, out))
-    return false;
+    return 1;
   if (emit == Emit::Artifact && !checkAgainstStateGraph(checked, diags)) {
     llvm::sys::fs::remove(outputFilename);
+    return 1;
+  }
+  return 0;
+}
+
+/// A GPU architecture as ptxas names it: sm_NN or sm_NNa / sm_NNf.
+bool isCudaArch(llvm::StringRef arch) {
+  if (!arch.consume_front("sm_") || arch.empty())
     return false;
+  if (arch.back() == 'a' || arch.back() == 'f')
+    arch = arch.drop_back();
+  unsigned number;
+  return !arch.empty() && !arch.getAsInteger(10, number) && number >= 50;
+}
+
+/// Options that can be checked before anything is compiled.
+bool checkOptions(std::string &why) {
+  if (optLevel > 3) {
+    why = "-O must be 0, 1, 2 or 3";
+    return false;
+  }
+  if (!gfl::isKnownCpu(targetCpu)) {
+    why = "--mcpu=" + targetCpu + ": not a CPU that LLVM knows for " +
+          llvm::sys::getDefaultTargetTriple() +
+          " (try 'native' or 'x86-64-v3')";
+    return false;
+  }
+  for (auto [flag, arch] : {std::pair{"--cubin-arch", &cubinArch},
+                            std::pair{"--ptx-arch", &ptxArch}})
+    if (!isCudaArch(*arch)) {
+      why = std::string(flag) + "=" + arch->getValue() +
+            ": not a GPU architecture (e.g. sm_90)";
+      return false;
+    }
+  if (outputFilename != "-") {
+    llvm::SmallString<256> parent(outputFilename.getValue());
+    llvm::sys::path::remove_filename(parent);
+    if (parent.empty())
+      parent = ".";
+    if (llvm::sys::fs::is_directory(outputFilename.getValue())) {
+      why = "-o " + outputFilename + ": is a directory";
+      return false;
+    }
+    if (!llvm::sys::fs::is_directory(parent)) {
+      why = "-o " + outputFilename + ": no directory '" + std::string(parent) +
+            "'";
+      return false;
+    }
+    if (llvm::sys::fs::access(parent, llvm::sys::fs::AccessMode::Write)) {
+      why = "-o " + outputFilename + ": cannot write into '" +
+            std::string(parent) + "'";
+      return false;
+    }
   }
   return true;
 }
@@ -380,7 +471,14 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(gflcCategory);
-  cl::ParseCommandLineOptions(argc, argv, "gfl compiler\n");
+  // Option errors exit 2, like every other bad option below (cl's own
+  // exit would be 1, the code of an error in the program).
+  if (!cl::ParseCommandLineOptions(argc, argv, "gfl compiler\n", &llvm::errs()))
+    return 2;
+  if (std::string why; !checkOptions(why)) {
+    llvm::errs() << "gflc: error: " << why << "\n";
+    return 2;
+  }
 
   auto fileOrErr = llvm::MemoryBuffer::getFileOrSTDIN(inputFilename,
                                                       /*IsText=*/true);
@@ -392,10 +490,6 @@ int main(int argc, char **argv) {
   std::string name =
       inputFilename == "-" ? std::string("<stdin>") : inputFilename.getValue();
   std::string text = (*fileOrErr)->getBuffer().str();
-  if (optLevel > 3) {
-    llvm::errs() << "gflc: error: -O must be 0, 1, 2 or 3\n";
-    return 2;
-  }
 
   if (target.getNumOccurrences() && target != Target::CPU) {
     std::string why;
@@ -424,7 +518,7 @@ int main(int argc, char **argv) {
                       "-o FILE.gflx (and no --split-input-file)\n";
       return 2;
     }
-    return compile(name, std::move(text), llvm::nulls()) ? 0 : 1;
+    return compile(name, std::move(text), llvm::nulls());
   }
 
   std::error_code ec;
@@ -436,9 +530,9 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  bool ok = true;
+  int rc = 0;
   if (!splitInputFile) {
-    ok = compile(name, std::move(text), outFile->os());
+    rc = compile(name, std::move(text), outFile->os());
   } else {
     // Each chunk keeps its line numbers: it is preceded by as many newlines
     // as there are lines before it.
@@ -450,7 +544,8 @@ int main(int argc, char **argv) {
       if (!first)
         outFile->os() << "// -----\n";
       first = false;
-      ok &= compile(name, std::string(chunkStart, '\n') + chunk, outFile->os());
+      rc = std::max(rc, compile(name, std::string(chunkStart, '\n') + chunk,
+                                outFile->os()));
     };
     while (std::getline(in, line)) {
       ++lineNo;
@@ -464,7 +559,7 @@ int main(int argc, char **argv) {
     }
     flush();
   }
-  if (ok)
+  if (rc == 0)
     outFile->keep();
-  return ok ? 0 : 1;
+  return rc;
 }

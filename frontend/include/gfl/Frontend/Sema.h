@@ -191,6 +191,9 @@ struct CheckedProgram {
   std::vector<NetInfo> nets;
   std::vector<ObjectiveInfo> objectives;
   std::optional<TrainInfo> train;
+  /// A `--set` that names nothing or whose value does not fit: an option
+  /// error (gflc exits 2), reported alone since analysis stops there.
+  bool badOverride = false;
 
   const ParamInfo *findParam(const std::string &name) const;
   const NetInfo *findNet(const std::string &name) const;

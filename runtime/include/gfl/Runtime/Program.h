@@ -239,6 +239,8 @@ public:
   static State select(const State &s, const torch::Tensor &rows);
   /// Concatenates state batches along the batch dimension.
   static State cat(const std::vector<State> &states);
+  /// Row `row` of a state batch as text: `x=[1, 3]` (for error messages).
+  std::string describe(const State &s, int64_t row) const;
 
 private:
   Program() = default;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <sstream>
 #include <string>
 
 namespace gfl {
@@ -23,12 +24,35 @@ namespace gfl {
 /// The most states this walk visits (it holds the edges in memory).
 constexpr int64_t kMaxWalkedStates = int64_t(1) << 22;
 
-/// The number of moves (non-exit actions) of the longest trajectory from s0,
-/// or nullopt with the reason in `error`: the env is not enumerable, has
-/// more than kMaxWalkedStates states, has no CPU kernels, or its graph has
-/// a cycle reachable from s0.
+/// What a walk of the state graph from s0 found. An environment whose
+/// actions leave their fields' domains, or whose graph has a cycle, is not
+/// a GFlowNet environment: gflc refuses it.
+struct StateGraphReport {
+  /// The first allowed action (flat index) from a reachable state whose
+  /// next state lies outside the domains, or -1; with its description.
+  int64_t leavingAction = -1;
+  std::string leaving; // "action inc(1) from state x=[0, 7]"
+  /// A reachable state on a cycle, described; empty when acyclic.
+  std::string cycle;
+  /// The moves (non-exit actions) of the longest trajectory, when acyclic.
+  std::optional<int64_t> longest;
+};
+
+/// Walks the state graph from s0 with the artifact's CPU kernels, or
+/// returns nullopt with the reason in `error`: the env is not enumerable,
+/// has more than kMaxWalkedStates states, or has no CPU kernels.
+std::optional<StateGraphReport> walkStateGraph(const Artifact &artifact,
+                                               std::string &error);
+
+/// The number of moves of the longest trajectory from s0, or nullopt with
+/// the reason in `error` (the walk's, or a cycle, or an action leaving the
+/// domain).
 std::optional<int64_t> longestTrajectory(const Artifact &artifact,
                                          std::string &error);
+
+/// Flat forward action `action` of the manifest's `env` as text: `inc(1)`,
+/// `stop` for the exit.
+std::string describeAction(const json::Value &env, int64_t action);
 
 } // namespace gfl
 
