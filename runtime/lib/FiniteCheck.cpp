@@ -77,7 +77,8 @@ void checkFinite(const Program &program, Model &model, const Rollout &r,
                  const torch::Tensor &loss, int64_t iteration) {
   // One reduction: a sum is finite only when every term is.
   torch::Tensor total = loss.detach().sum();
-  for (const auto &[name, p] : model->namedParams())
+  // parameters(), not namedParams(): no names are built on the hot path.
+  for (const torch::Tensor &p : model->parameters())
     if (p.grad().defined())
       total = total + p.grad().sum();
   if (torch::isfinite(total).item<bool>())

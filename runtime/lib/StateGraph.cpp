@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <sstream>
 
 namespace gfl {
 
@@ -235,22 +236,6 @@ std::optional<StateGraphReport> walkStateGraph(const Artifact &artifact,
   if (report.cycle.empty())
     report.longest = longest[s0];
   return report;
-}
-
-std::optional<int64_t> longestTrajectory(const Artifact &artifact,
-                                         std::string &error) {
-  std::optional<StateGraphReport> report = walkStateGraph(artifact, error);
-  if (!report)
-    return std::nullopt;
-  if (!report->leaving.empty()) {
-    error = report->leaving + " leaves the state's domain";
-    return std::nullopt;
-  }
-  if (!report->cycle.empty()) {
-    error = "the state graph has a cycle through " + report->cycle;
-    return std::nullopt;
-  }
-  return report->longest;
 }
 
 } // namespace gfl

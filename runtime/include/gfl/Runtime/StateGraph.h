@@ -1,11 +1,10 @@
-//===- StateGraph.h - The state graph of an enumerable environment -*- C++
-//-*-===//
+//===- StateGraph.h - The state graph of an enumerable env -------*- C++ -*-===//
 //
 // Walks the state graph of an enumerable environment with an artifact's CPU
 // kernels (no LibTorch): every state code is decoded, its valid forward
-// actions applied, and the successors coded again. gflc uses it to check
-// sampler settings against the environment (a local-search backtrack
-// longer than any trajectory) right after writing the artifact.
+// actions applied, and the successors coded again. gflc uses it right after
+// writing the artifact to refuse actions leading outside the domains,
+// cycles, and a local-search backtrack longer than any trajectory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,7 +15,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <sstream>
 #include <string>
 
 namespace gfl {
@@ -43,12 +41,6 @@ struct StateGraphReport {
 /// has more than kMaxWalkedStates states, or has no CPU kernels.
 std::optional<StateGraphReport> walkStateGraph(const Artifact &artifact,
                                                std::string &error);
-
-/// The number of moves of the longest trajectory from s0, or nullopt with
-/// the reason in `error` (the walk's, or a cycle, or an action leaving the
-/// domain).
-std::optional<int64_t> longestTrajectory(const Artifact &artifact,
-                                         std::string &error);
 
 /// Flat forward action `action` of the manifest's `env` as text: `inc(1)`,
 /// `stop` for the exit.
