@@ -3,17 +3,20 @@
 //   gfl-run train  ARTIFACT [--device cpu|cuda] [--cuda-graph on|off]
 //                  [--out DIR] [--iterations N] [--batch N] [--seed N]
 //                  [--checkpoint FILE] [--resume] [--until N] [--set K=V]
+//                  [--env-check warn|error|off]
 //   gfl-run sample ARTIFACT --checkpoint FILE -n N -o FILE.csv [--cond K=V]
 //   gfl-run sample ARTIFACT --checkpoint FILE --backward FROM.csv -o FILE.csv
 //   gfl-run eval   ARTIFACT --checkpoint FILE [--cond K=V]
 //   gfl-run info   ARTIFACT
+//   gfl-run check  ARTIFACT
 //
 // Errors in the command line, the artifact or a checkpoint give one line on
-// stderr and exit status 2.
+// stderr and exit status 2. `check` exits 1 when it finds a problem.
 //
 //===----------------------------------------------------------------------===//
 
 #include "gfl/Runtime/ConditionSampler.h"
+#include "gfl/Runtime/EnvCheck.h"
 #include "gfl/Runtime/Trainer.h"
 
 #include <algorithm>
@@ -38,7 +41,7 @@ struct UsageError : std::runtime_error {
 };
 
 const char *kUsage =
-    "usage: gfl-run train|sample|eval|info ARTIFACT [options]\n"
+    "usage: gfl-run train|sample|eval|info|check ARTIFACT [options]\n"
     "  --device cpu|cuda     where to run (cpu)\n"
     "  --cuda-graph on|off   replay each training iteration from one CUDA\n"
     "                        graph where shapes allow (on; GPU only)\n"
@@ -55,11 +58,15 @@ const char *kUsage =
     "                        from the terminal states in FROM.csv\n"
     "  --cond NAME=V[,V..]   the condition to evaluate and sample at\n"
     "  --quiet               no progress output\n"
-    "  --profile             print the time per training phase (stderr)\n";
+    "  --profile             print the time per training phase (stderr)\n"
+    "  --env-check warn|error|off\n"
+    "                        train: what the environment check at the start\n"
+    "                        does with a problem it finds (warn)\n";
 
 struct Options {
   std::string command, artifact, device = "cpu", out = "run", checkpoint,
                                  output, backwardFrom;
+  std::string envCheck = "warn";
   bool resume = false, quiet = false, profile = false, cudaGraph = true;
   std::optional<int64_t> iterations, batch, seed, samples, until;
   std::vector<std::pair<std::string, std::string>> sets, conds;
@@ -101,6 +108,11 @@ Options parse(int argc, char **argv) {
       if (v != "on" && v != "off")
         throw UsageError("--cuda-graph expects on or off, got '" + v + "'");
       o.cudaGraph = v == "on";
+    } else if (a == "--env-check") {
+      o.envCheck = value();
+      if (o.envCheck != "warn" && o.envCheck != "error" && o.envCheck != "off")
+        throw UsageError("--env-check expects warn, error or off, got '" +
+                         o.envCheck + "'");
     } else if (a == "--out")
       o.out = value();
     else if (a == "--checkpoint")
@@ -153,10 +165,10 @@ Options parse(int argc, char **argv) {
   o.command = positional[0];
   o.artifact = positional[1];
   static const std::set<std::string> commands = {"train", "sample", "eval",
-                                                 "info"};
+                                                 "info", "check"};
   if (!commands.count(o.command))
     throw UsageError("unknown command '" + o.command +
-                     "' (train, sample, eval or info)");
+                     "' (train, sample, eval, info or check)");
   if (o.device != "cpu" && o.device != "cuda")
     throw UsageError("unknown device '" + o.device + "' (cpu or cuda)");
   return o;
@@ -210,6 +222,44 @@ void applySets(Program &p, const Options &o) {
   if (!inUnit(sp.epsilon.start) || !inUnit(sp.epsilon.end) ||
       !(sp.temperature.start > 0) || !(sp.temperature.end > 0))
     throw UsageError("epsilon must be in [0, 1] and temperature positive");
+}
+
+/// `gfl-run check`: every finding with its count and one example.
+int check(const Program &p) {
+  EnvCheckReport r = checkEnvironment(p);
+  if (!r.skipped.empty()) {
+    std::cout << "check skipped: " << r.skipped << "\n";
+    return 0;
+  }
+  std::cout << "checked " << r.states << " states: " << r.reachable
+            << " reachable from s0, " << r.terminals << " terminal\n";
+  for (const EnvFinding &f : r.findings)
+    std::cout << f.kind << ": " << f.count << " state(s), e.g. " << f.example
+              << "\n";
+  std::cout << (r.findings.empty() ? "no problems found"
+                                   : std::to_string(r.findings.size()) +
+                                         " kind(s) of problem found")
+            << std::endl;
+  return r.findings.empty() ? 0 : 1;
+}
+
+/// The check at the start of `train`: one warning per finding, or the
+/// first finding as the error with --env-check error.
+void checkBeforeTraining(const Program &p, const Options &o) {
+  if (o.envCheck == "off" || !p.env().enumerable ||
+      p.env().stateCount > kMaxCheckedStates)
+    return;
+  EnvCheckReport r = checkEnvironment(p);
+  for (const EnvFinding &f : r.findings) {
+    std::string line = "environment check: " + f.kind + ": " +
+                       std::to_string(f.count) + " state(s), e.g. " + f.example;
+    if (o.envCheck == "error")
+      throw UsageError(line + " (gfl-run check lists every problem)");
+    std::cerr << "gfl-run: warning: " << line << "\n";
+  }
+  if (!r.findings.empty())
+    std::cerr << "gfl-run: warning: training anyway; --env-check error "
+                 "makes these errors\n";
 }
 
 void printMetrics(const Metrics &m) { std::cout << m.json() << std::endl; }
@@ -410,6 +460,11 @@ int run(const Options &o) {
   } catch (const std::exception &e) {
     throw UsageError(e.what());
   }
+
+  if (o.command == "check")
+    return check(*program);
+  if (o.command == "train")
+    checkBeforeTraining(*program, o);
 
   TrainerOptions topts;
   topts.outDir = o.out;
