@@ -2,6 +2,7 @@
 
 #include "gfl/Runtime/Checkpoint.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -48,13 +49,21 @@ std::string unreadable(const torch::Tensor &t) {
 
 void writeAtomically(const std::string &path, const std::vector<char> &bytes) {
   std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out)
-      throw std::runtime_error("cannot write '" + tmp + "'");
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close(); // a full disk may show only here
+  int error = errno;
+  std::error_code renamed;
+  if (out)
+    std::filesystem::rename(tmp, path, renamed);
+  if (!out || renamed) {
+    // No partial file is left behind; `path` keeps its last good contents.
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw std::runtime_error(
+        "cannot write '" + path +
+        "': " + (renamed ? renamed.message() : std::strerror(error)));
   }
-  std::filesystem::rename(tmp, path);
 }
 
 Checkpoint::Checkpoint(const Program &program)

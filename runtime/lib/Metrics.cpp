@@ -1,9 +1,12 @@
 //===- Metrics.cpp - Metrics and phase times as JSON ----------------------===//
 
 #include "gfl/Runtime/Metrics.h"
+#include "gfl/Runtime/Checkpoint.h"
+#include "gfl/Runtime/Json.h"
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
 namespace gfl {
@@ -49,6 +52,28 @@ std::string Profile::json() const {
      << ",\"optimizer\":" << 1e3 * optimizer / n
      << ",\"graph\":" << 1e3 * graph / n << "}}";
   return os.str();
+}
+
+void keepMetricsUpTo(const std::string &path, int64_t iteration) {
+  std::ifstream in(path);
+  if (!in)
+    return;
+  std::string line, kept;
+  bool dropped = false;
+  while (std::getline(in, line)) {
+    bool complete = !in.eof(); // a last line without its newline was torn
+    std::string error;
+    std::optional<json::Value> row = json::parse(line, error);
+    const json::Value *at =
+        row && row->isObject() ? row->get("iteration") : nullptr;
+    if (complete && at && at->isNumber() && at->asInt() <= iteration)
+      kept += line + "\n";
+    else
+      dropped = true;
+  }
+  in.close();
+  if (dropped)
+    writeAtomically(path, std::vector<char>(kept.begin(), kept.end()));
 }
 
 } // namespace gfl

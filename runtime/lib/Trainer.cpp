@@ -129,7 +129,14 @@ Metrics Trainer::run() {
   if (dirError)
     throw std::runtime_error("cannot create the output directory '" +
                              options_.outDir + "': " + dirError.message());
+  // A kill between writing the checkpoint and renaming it leaves the
+  // temporary file; a kill between the metrics line and the checkpoint
+  // leaves lines past the checkpoint, which this run writes again.
+  std::error_code ignored;
+  std::filesystem::remove(ckpt + ".tmp", ignored);
   std::string metricsPath = options_.outDir + "/metrics.jsonl";
+  if (start > 0)
+    keepMetricsUpTo(metricsPath, start);
   std::ofstream metrics(metricsPath,
                         start > 0 ? std::ios::app : std::ios::trunc);
   // Fail at start, not after hours of training that writes nothing.

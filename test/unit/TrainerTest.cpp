@@ -9,10 +9,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "gfl/Runtime/Trainer.h"
+#include "gfl/Runtime/Checkpoint.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 using namespace gfl;
 
@@ -188,3 +191,35 @@ TEST(TrainerDevice, KernelsRefuseTensorsOfTwoDevices) {
 }
 
 } // namespace
+
+TEST(TrainerFiles, AFailedCheckpointWriteLeavesNoTemporaryFile) {
+  // The rename onto a directory fails after the temporary file is written.
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / "gfl-trainer-test-ckpt";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "checkpoint.pt");
+  std::vector<char> bytes(100, 'x');
+  EXPECT_THROW(writeAtomically((dir / "checkpoint.pt").string(), bytes),
+               std::runtime_error);
+  EXPECT_FALSE(std::filesystem::exists(dir / "checkpoint.pt.tmp"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TrainerFiles, MetricsPastTheCheckpointAndTornLinesAreDropped) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / "gfl-trainer-test-metrics";
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "metrics.jsonl").string();
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "{\"iteration\":50,\"loss\":1}\n{\"iteration\":100,\"loss\":2}\n"
+        << "{\"iteration\":150,\"loss\":3}\n{\"iteration\":2";
+  }
+  keepMetricsUpTo(path, 100);
+  std::ifstream in(path);
+  std::string all((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  EXPECT_EQ(all,
+            "{\"iteration\":50,\"loss\":1}\n{\"iteration\":100,\"loss\":2}\n");
+  std::filesystem::remove_all(dir);
+}

@@ -43,6 +43,12 @@ struct Profile {
 /// A number as JSON: `null` when absent or not finite.
 std::string jsonNumber(const std::optional<double> &v);
 
+/// Keeps the lines of metrics.jsonl at `path` up to `iteration` (the
+/// checkpoint a run resumes from): a run killed after writing a line but
+/// before its checkpoint would otherwise write that line twice. A torn last
+/// line goes too. The file is rewritten atomically; a missing one is left.
+void keepMetricsUpTo(const std::string &path, int64_t iteration);
+
 } // namespace gfl
 
 #endif // GFL_RUNTIME_METRICS_H
