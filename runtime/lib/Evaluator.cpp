@@ -3,55 +3,144 @@
 #include "gfl/Runtime/Evaluator.h"
 #include "gfl/Runtime/StateGraph.h"
 
+#include <sys/resource.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
 #include <stdexcept>
 
 namespace gfl {
 
+namespace {
+
+/// Rows of the networks and the policy log-prob kernel per call: bounds the
+/// memory of evaluation whatever the number of states.
+constexpr int64_t kRowsPerChunk = int64_t(1) << 15;
+
+int64_t stateBytes(const EnvSpec &env) {
+  int64_t bytes = 0;
+  for (const FieldSpec &f : env.fields) {
+    int64_t n = static_cast<int64_t>(c10::elementSize(f.dtype));
+    for (int64_t d : f.shape)
+      n *= d;
+    bytes += n;
+  }
+  return bytes;
+}
+
+/// Host memory available to this process: MemAvailable, and the address
+/// space left under RLIMIT_AS.
+int64_t availableMemory() {
+  int64_t available = std::numeric_limits<int64_t>::max();
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kb;
+  while (meminfo >> key >> kb) {
+    if (key == "MemAvailable:")
+      available = kb * 1024;
+    meminfo.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    int64_t used = 0;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmSize:", 0) == 0)
+        used = std::atoll(line.c_str() + 7) * 1024;
+    available = std::min<int64_t>(available,
+                                  static_cast<int64_t>(limit.rlim_cur) - used);
+  }
+  return available;
+}
+
+std::string gib(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(1 << 30));
+  return text;
+}
+
+} // namespace
+
+int64_t Evaluator::memoryNeeded(const Program &program) {
+  const EnvSpec &env = program.env();
+  int64_t S = env.stateCount, A = env.numActions, M = env.numBackwardActions;
+  // Per state: every state and its successor (with its code), the masks,
+  // the successor table, the walk, the reachable states again with their
+  // children, rewards, log-probabilities and the dynamic programme.
+  int64_t perState =
+      3 * stateBytes(env) + 8 + A + 4 * M + 4 * 8 + M * 8 + 4 * A + 4 * 8;
+  // Per row of a chunk: features, hidden activations (twice: before and
+  // after the nonlinearity), logits repeated per action with their masks.
+  int64_t hidden = 0;
+  for (const NetSpec &n : program.nets())
+    for (int64_t h : n.hidden)
+      hidden += 2 * h;
+  int64_t perRow = 4 * (env.featureSize + hidden + env.conditionSize) +
+                   A * (4 * A + A + 4 + 4) + 4 * A;
+  return S * perState + std::min(S, kRowsPerChunk) * perRow;
+}
+
+std::string Evaluator::cannotEvaluate(const Program &program) {
+  const EnvSpec &env = program.env();
+  if (!env.enumerable || env.stateCount <= 0)
+    return "the environment is not enumerable";
+  if (env.stateCount > kMaxEvaluatedStates)
+    return "the environment has " + std::to_string(env.stateCount) +
+           " states, more than the 2^24 exact evaluation enumerates";
+  int64_t needed = memoryNeeded(program), available = availableMemory();
+  if (needed > available)
+    return "it needs about " + gib(needed) + " of memory and " +
+           gib(std::max<int64_t>(available, 0)) + " is available";
+  return "";
+}
+
 Evaluator::Evaluator(const Program &program) : program_(program) {
   torch::NoGradGuard noGrad;
   const EnvSpec &env = program.env();
-  int64_t count = env.stateCount;
-  if (!env.enumerable || count <= 0 || count > (int64_t(1) << 24))
-    throw std::runtime_error("exact evaluation needs an enumerable "
-                             "environment with at most 2^24 states");
+  if (std::string why = cannotEvaluate(program); !why.empty())
+    throw std::runtime_error("exact evaluation is not possible: " + why);
+  int64_t count = env.stateCount, M = env.numBackwardActions;
   // Kernels run on the program's device; the graph walk is on the host.
   auto on = [&](torch::ScalarType d) { return program.options(d); };
   State all = program.stateDecode(torch::arange(count, on(torch::kInt64)));
   torch::Tensor mask = program.forwardMask(all);
   torch::Tensor maskHost = mask.cpu();
   auto maskA = maskHost.accessor<bool, 2>();
-  // Edges of the state graph.
-  std::vector<std::vector<std::pair<int64_t, int32_t>>> edges(count);
+  // The successor of every state by every move: a code, or -1 where the
+  // move is not allowed.
+  std::vector<int32_t> next(static_cast<size_t>(count * M), -1);
   std::vector<std::pair<int64_t, int64_t>> leaving; // (state, action)
-  for (int64_t a = 0; a < env.numBackwardActions; ++a) {
-    auto [next, done] =
+  for (int64_t a = 0; a < M; ++a) {
+    auto [succ, done] =
         program.step(all, torch::full({count}, a, on(torch::kInt32)));
-    torch::Tensor idx = program.stateIndex(next).cpu();
+    torch::Tensor idx = program.stateIndex(succ).cpu();
     auto idxA = idx.accessor<int64_t, 1>();
     for (int64_t i = 0; i < count; ++i) {
       if (!maskA[i][a])
         continue;
       // gfl_state_index gives -1 outside the domains: reported below if
       // the state is reachable.
-      if (idxA[i] < 0 || idxA[i] >= count) {
+      if (idxA[i] < 0 || idxA[i] >= count)
         leaving.push_back({i, a});
-        continue;
-      }
-      edges[i].push_back({idxA[i], static_cast<int32_t>(a)});
+      else
+        next[i * M + a] = static_cast<int32_t>(idxA[i]);
     }
   }
-  // Reachable states in topological order (Kahn) from s0.
+  // Reachable states from s0.
   int64_t s0 = program.stateIndex(program.init(1)).item<int64_t>();
   std::vector<char> reached(count, 0);
-  std::vector<int64_t> stack{s0}, reachable;
+  std::vector<int64_t> stack{s0};
+  int64_t reachable = 0;
   reached[s0] = 1;
   while (!stack.empty()) {
     int64_t i = stack.back();
     stack.pop_back();
-    reachable.push_back(i);
-    for (auto [c, a] : edges[i])
-      if (!reached[c]) {
+    ++reachable;
+    for (int64_t a = 0; a < M; ++a)
+      if (int32_t c = next[i * M + a]; c >= 0 && !reached[c]) {
         reached[c] = 1;
         stack.push_back(c);
       }
@@ -67,32 +156,45 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
               program.stateDecode(torch::full({1}, i, on(torch::kInt64))), 0) +
           " leads outside the state's domain; its guard must exclude the "
           "states where it would");
-  std::vector<int64_t> indegree(count, 0);
-  for (int64_t i : reachable)
-    for (auto [c, a] : edges[i])
-      ++indegree[c];
-  std::vector<int64_t> order{s0}, position(count, -1);
+  // Topological order (Kahn) of the reachable states.
+  std::vector<int32_t> indegree(count, 0);
+  for (int64_t i = 0; i < count; ++i)
+    if (reached[i])
+      for (int64_t a = 0; a < M; ++a)
+        if (int32_t c = next[i * M + a]; c >= 0)
+          ++indegree[c];
+  std::vector<int64_t> order{s0};
+  order.reserve(reachable);
   for (size_t head = 0; head < order.size(); ++head)
-    for (auto [c, a] : edges[order[head]])
-      if (--indegree[c] == 0)
+    for (int64_t a = 0; a < M; ++a)
+      if (int32_t c = next[order[head] * M + a]; c >= 0 && --indegree[c] == 0)
         order.push_back(c);
-  if (order.size() != reachable.size())
+  if (static_cast<int64_t>(order.size()) != reachable)
     throw std::runtime_error("the state graph has a cycle; exact evaluation "
                              "needs a DAG");
+  std::vector<int32_t> position(count, -1);
   for (size_t i = 0; i < order.size(); ++i)
-    position[order[i]] = static_cast<int64_t>(i);
-  int64_t S = static_cast<int64_t>(order.size());
+    position[order[i]] = static_cast<int32_t>(i);
+  int64_t S = reachable;
   torch::Tensor rows =
       torch::from_blob(order.data(), {S}, torch::kInt64).to(on(torch::kInt64));
   states_ = Program::select(all, rows);
-  children_.resize(S);
+  all.clear();
+  offset_.assign(1, 0);
   std::vector<int64_t> depth(S, 0); // edges on the longest path from s0
-  for (int64_t i = 0; i < S; ++i)
-    for (auto [c, a] : edges[order[i]]) {
-      children_[i].push_back({position[c], a});
-      depth[position[c]] = std::max(depth[position[c]], depth[i] + 1);
-      longestPath_ = std::max(longestPath_, depth[position[c]]);
+  for (int64_t i = 0; i < S; ++i) {
+    for (int64_t a = 0; a < M; ++a) {
+      int32_t c = next[order[i] * M + a];
+      if (c < 0)
+        continue;
+      int32_t p = position[c];
+      child_.push_back(p);
+      childAction_.push_back(static_cast<int32_t>(a));
+      depth[p] = std::max(depth[p], depth[i] + 1);
+      longestPath_ = std::max(longestPath_, depth[p]);
     }
+    offset_.push_back(static_cast<int64_t>(child_.size()));
+  }
   mask_ = mask.index_select(0, rows);
   terminal_ = program.terminal(states_).cpu();
   canEnd_ = terminal_.clone();
@@ -140,22 +242,44 @@ void Evaluator::evaluate(Model &model, Metrics &m,
   torch::Tensor target = (endLogR - logZTrue).exp();
   double logR0 = logR[0].item<double>(); // s0 comes first in topological order
 
-  torch::Tensor feats = program_.features(states_);
+  // log pi(a | s) for every (state, action) through the compiled kernel,
+  // a chunk of states at a time. The first chunk starts with s0, whose
+  // outputs give log Z below.
   std::set<std::string> nets{"pf"};
   if (readsLogF_)
     nets.insert("logF");
-  auto outs = model->forward(feats, condRows, nets);
-  torch::Tensor logits = model->logits(outs, "pf", S, feats.options());
-  // log pi(a | s) for every (state, action) through the compiled kernel.
-  torch::Tensor rep = logits.repeat_interleave(A, 0).contiguous();
-  torch::Tensor repMask = mask_.repeat_interleave(A, 0).contiguous();
-  torch::Tensor acts =
-      torch::arange(A, program_.options(torch::kInt32)).repeat({S});
-  auto lp = torch::empty({S * A}, program_.options(torch::kFloat32));
-  program_.call(
-      "gfl_policy_log_prob",
-      {{"logits", rep}, {"mask", repMask}, {"action", acts}, {"log_prob", lp}});
-  torch::Tensor prob = lp.view({S, A}).cpu().to(torch::kFloat64).exp();
+  torch::Tensor prob = torch::empty({S, A}, torch::kFloat32);
+  torch::Tensor logits0, logF0, lp0, feats0;
+  for (int64_t lo = 0; lo < S; lo += kRowsPerChunk) {
+    int64_t hi = std::min(S, lo + kRowsPerChunk), C = hi - lo;
+    State chunk;
+    for (const torch::Tensor &t : states_)
+      chunk.push_back(t.slice(0, lo, hi));
+    torch::Tensor feats = program_.features(chunk);
+    torch::Tensor condChunk =
+        condRows.defined() ? condRows.slice(0, lo, hi) : condRows;
+    auto outs = model->forward(feats, condChunk, nets);
+    torch::Tensor logits = model->logits(outs, "pf", C, feats.options());
+    torch::Tensor rep = logits.repeat_interleave(A, 0).contiguous();
+    torch::Tensor repMask =
+        mask_.slice(0, lo, hi).repeat_interleave(A, 0).contiguous();
+    torch::Tensor acts =
+        torch::arange(A, program_.options(torch::kInt32)).repeat({C});
+    auto lp = torch::empty({C * A}, program_.options(torch::kFloat32));
+    program_.call("gfl_policy_log_prob", {{"logits", rep},
+                                          {"mask", repMask},
+                                          {"action", acts},
+                                          {"log_prob", lp}});
+    prob.slice(0, lo, hi).copy_(lp.view({C, A}).cpu());
+    if (lo == 0) {
+      logits0 = logits.slice(0, 0, 1).contiguous();
+      lp0 = lp.slice(0, 0, A).cpu();
+      feats0 = feats.slice(0, 0, 1);
+      if (outs.count("logF"))
+        logF0 = outs.at("logF")[0].cpu();
+    }
+  }
+  prob = prob.to(torch::kFloat64).exp_();
   auto probA = prob.accessor<double, 2>();
   auto terminalA = terminal_.accessor<bool, 1>();
   std::vector<double> reach(S, 0.0), end(S, 0.0);
@@ -169,8 +293,8 @@ void Evaluator::evaluate(Model &model, Metrics &m,
       end[i] = reach[i];
       continue;
     }
-    for (auto [c, a] : children_[i])
-      reach[c] += reach[i] * probA[i][a];
+    for (int64_t e = offset_[i]; e < offset_[i + 1]; ++e)
+      reach[child_[e]] += reach[i] * probA[i][childAction_[e]];
     if (env.hasStop)
       end[i] = reach[i] * probA[i][A - 1];
   }
@@ -201,16 +325,16 @@ void Evaluator::evaluate(Model &model, Metrics &m,
     m.logz =
         model
             ->logZ(1, condRows.defined() ? condRows.slice(0, 0, 1) : condRows,
-                   feats.options())
+                   feats0.options())
             .item<double>();
-  } else if (readsLogF_ && outs.count("logF")) {
+  } else if (readsLogF_ && logF0.defined()) {
     // With energies the head is the forward-looking F~ and
     // log F(s0) = log F~(s0) - E(s0) = log F~(s0) + log R(s0).
-    double f0 = outs.at("logF")[0].item<double>();
+    double f0 = logF0.item<double>();
     m.logz = readsEnergy_ ? f0 + logR0 : f0;
   } else if (readsExit_ && env.hasStop) {
     // Every state may terminate: F(s0) = R(s0) / P_F(exit | s0).
-    m.logz = logR0 - lp[A - 1].item<double>();
+    m.logz = logR0 - lp0[A - 1].item<double>();
   } else if (readsEdgeFlows_) {
     // Flow matching: Z is the flow out of s0.
     int64_t P = env.numBackwardActions;
@@ -220,7 +344,7 @@ void Evaluator::evaluate(Model &model, Metrics &m,
                   exit = torch::empty({1}, floats);
     program_.call(
         "gfl_edge_flows",
-        {{"logits", logits.slice(0, 0, 1).contiguous()},
+        {{"logits", logits0},
          {"mask", mask_.slice(0, 0, 1).contiguous()},
          {"parent_logits", torch::zeros({1, P, A}, floats)},
          {"parent_mask", torch::zeros({1, P}, program_.options(torch::kBool))},

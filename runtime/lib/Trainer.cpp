@@ -47,7 +47,11 @@ Trainer::Trainer(Program &program, TrainerOptions options)
     loss_->setTarget(&targets_->model());
   sampler_ = std::make_unique<BatchSampler>(
       program, model_, *loss_, options_.endCheckEvery, options_.maxSteps);
-  if (program.env().enumerable) {
+  // Exact evaluation where the state space fits; otherwise training goes
+  // on without the exact metrics, and says so once.
+  if (program.env().enumerable)
+    noExactEvaluation_ = Evaluator::cannotEvaluate(program);
+  if (program.env().enumerable && noExactEvaluation_.empty()) {
     evaluator_.emplace(program);
     seen_ =
         torch::zeros({program.env().stateCount}, program.options(torch::kBool));
@@ -143,6 +147,11 @@ Metrics Trainer::run() {
   if (!metrics)
     throw std::runtime_error("cannot write '" + metricsPath +
                              "': " + std::strerror(errno));
+  if (!noExactEvaluation_.empty())
+    std::fprintf(stderr,
+                 "gfl-run: note: no exact evaluation (%s); training without "
+                 "l1, jsd, logz_true and modes\n",
+                 noExactEvaluation_.c_str());
   bool tty = options_.progress && isatty(STDERR_FILENO);
   auto begin = Clock::now(), lastDraw = Clock::now();
   auto elapsed = [&] { return wallOffset_ + seconds(begin); };

@@ -1,5 +1,4 @@
-//===- Evaluator.h - Exact evaluation of the learned sampler -----*- C++
-//-*-===//
+//===- Evaluator.h - Exact evaluation of the learned sampler ---*- C++ -*-===//
 //
 // For enumerable environments: the states reachable from s0 in topological
 // order, and the exact terminating distribution of the learned forward
@@ -20,8 +19,19 @@
 
 namespace gfl {
 
+/// The most states exact evaluation enumerates.
+constexpr int64_t kMaxEvaluatedStates = int64_t(1) << 24;
+
 class Evaluator {
 public:
+  /// Why exact evaluation cannot run for `program`: not enumerable, more
+  /// than kMaxEvaluatedStates states, or more host memory than is
+  /// available. Empty when it can.
+  static std::string cannotEvaluate(const Program &program);
+  /// Host bytes the evaluator needs at its peak, estimated from the state
+  /// count, the state layout, the actions and the networks.
+  static int64_t memoryNeeded(const Program &program);
+
   /// Enumerates the states reachable from s0 (enumerable envs only).
   explicit Evaluator(const Program &program);
 
@@ -40,7 +50,10 @@ private:
 
   const Program &program_;
   State states_; // reachable states, topological order
-  std::vector<std::vector<std::pair<int64_t, int32_t>>> children_;
+  // The children of the state at position i (topological order) are
+  // child_[offset_[i] .. offset_[i + 1]), reached by action childAction_.
+  std::vector<int64_t> offset_;
+  std::vector<int32_t> child_, childAction_;
   torch::Tensor mask_; // forward masks [S, A] (on the device)
   // On the host:
   torch::Tensor terminal_; // [S] bool: `terminal when`

@@ -132,6 +132,7 @@ private:
   std::unique_ptr<BatchSampler> sampler_;
   std::unique_ptr<TargetNetworks> targets_;
   std::optional<Evaluator> evaluator_;
+  std::string noExactEvaluation_; // why there is no evaluator_, if enumerable
   torch::Tensor seen_;      // [states] bool: sampled as a terminal state
   torch::Tensor modeCodes_; // the evaluator's modes, on the device
   int64_t horizon_ = 0;
