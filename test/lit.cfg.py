@@ -55,3 +55,11 @@ for d in (os.path.join(cuda_path, "bin"),
 # REQUIRE gfl-run-cuda).
 if os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version"):
     config.available_features.add("cuda")
+
+# Tools built with AddressSanitizer (scripts/sanitize.sh) reserve terabytes of
+# address space: tests that run under `ulimit -v` cannot.
+if os.environ.get("GFL_SANITIZED"):
+    config.available_features.add("asan")
+    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if name in os.environ:
+            config.environment[name] = os.environ[name]

@@ -1,6 +1,7 @@
 //===- Program.cpp - A loaded artifact with typed specs and tensor calls --===//
 
 #include "gfl/Runtime/Program.h"
+#include "ManifestCheck.h"
 #include "gfl/Runtime/MemRef.h"
 #include "gfl/Runtime/TorchCompat.h"
 
@@ -205,6 +206,7 @@ std::unique_ptr<Program> Program::load(const std::string &path,
                           "gfl_policy_log_prob", "gfl_policy_log_prob_grad"})
       if (!p->hasKernel(k))
         throw std::runtime_error(std::string("the artifact lacks kernel ") + k);
+    checkManifestAgainstKernels(*p);
   } catch (const std::exception &ex) {
     error = "'" + path + "': " + ex.what();
     return nullptr;
