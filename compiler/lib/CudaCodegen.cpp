@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
@@ -49,6 +50,19 @@ bool serialize(mlir::ModuleOp nvvm, const CudaOptions &options,
   return false;
 }
 
+/// The bytes a kernel's parameters take in the CUDA parameter space, each
+/// aligned to its size.
+int64_t parameterBytes(mlir::LLVM::LLVMFuncOp f) {
+  int64_t bytes = 0;
+  for (mlir::Type t : f.getArgumentTypes()) {
+    int64_t size = 8; // pointers, i64, f64
+    if (t.isIntOrFloat())
+      size = std::max<int64_t>(1, t.getIntOrFloatBitWidth() / 8);
+    bytes = (bytes + size - 1) / size * size + size;
+  }
+  return bytes;
+}
+
 } // namespace
 
 bool compileCuda(mlir::ModuleOp kernels, const CudaOptions &options,
@@ -64,12 +78,32 @@ bool compileCuda(mlir::ModuleOp kernels, const CudaOptions &options,
   if (mlir::failed(pm.run(*nvvm)))
     return false;
   out.kernels.clear();
+  out.tooManyParameters.clear();
   nvvm->walk([&](mlir::LLVM::LLVMFuncOp f) {
-    if (f->hasAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName()))
-      out.kernels.push_back(f.getName().str());
+    if (!f->hasAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName()))
+      return;
+    out.kernels.push_back(f.getName().str());
+    int64_t bytes = parameterBytes(f);
+    if (bytes > kMaxKernelParameterBytes && out.tooManyParameters.empty())
+      out.tooManyParameters =
+          "kernel " + f.getName().str() + " needs " + std::to_string(bytes) +
+          " bytes of parameters, more than the " +
+          std::to_string(kMaxKernelParameterBytes) + " CUDA allows";
   });
-  return serialize(*nvvm, options, options.cubinArch, "bin", out.cubin) &&
-         serialize(*nvvm, options, options.ptxArch, "isa", out.ptx);
+  if (!out.tooManyParameters.empty())
+    return false;
+  // ptxas reports against its own PTX file: its log is the message, not a
+  // location in the .gfl source.
+  std::string log;
+  mlir::ScopedDiagnosticHandler capture(ctx, [&](mlir::Diagnostic &d) {
+    log += (log.empty() ? "" : "\n") + d.str();
+    return mlir::success();
+  });
+  if (serialize(*nvvm, options, options.cubinArch, "bin", out.cubin) &&
+      serialize(*nvvm, options, options.ptxArch, "isa", out.ptx))
+    return true;
+  out.error = log;
+  return false;
 }
 
 llvm::json::Object cudaManifest(const CudaBinaries &bins,

@@ -189,8 +189,27 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
       (wantsCuda() && (emit == Emit::Manifest || emit == Emit::LLVM ||
                        emit == Emit::Artifact))) {
     cuda.emplace();
-    if (!gfl::compileCuda(module, cudaOptions(), *cuda))
-      return false;
+    if (!gfl::compileCuda(module, cudaOptions(), *cuda)) {
+      // The default target falls back to the CPU kernels where CUDA cannot
+      // take the kernels' parameters; an explicit target is an error.
+      bool fallBack = !target.getNumOccurrences() &&
+                      !cuda->tooManyParameters.empty() && emit != Emit::PTX &&
+                      emit != Emit::Cubin;
+      if (!fallBack) {
+        if (!cuda->tooManyParameters.empty())
+          llvm::errs() << "gflc: error: " << cuda->tooManyParameters
+                       << " (too many state fields for one CUDA kernel; "
+                          "--target=cpu builds the CPU kernels only)\n";
+        else if (!cuda->error.empty())
+          llvm::errs() << "gflc: error: CUDA code generation failed: "
+                       << cuda->error << "\n";
+        return false;
+      }
+      llvm::errs() << "gflc: warning: no CUDA kernels: "
+                   << cuda->tooManyParameters
+                   << "; the artifact carries the CPU kernels only\n";
+      cuda.reset();
+    }
     if (emit == Emit::PTX || emit == Emit::Cubin) {
       out << (emit == Emit::PTX ? cuda->ptx : cuda->cubin);
       return true;

@@ -34,10 +34,17 @@ struct CudaBinaries {
   std::string cubin;                // ELF for cubinArch
   std::string ptx;                  // PTX text for ptxArch
   std::vector<std::string> kernels; // gpu.func names, the CPU kernels' names
+  /// Set when compileCuda fails: a kernel whose parameters (the buffers'
+  /// descriptors) exceed kMaxKernelParameterBytes, or ptxas's log.
+  std::string tooManyParameters, error;
 };
 
+/// CUDA's kernel parameter space with PTX ISA 8.1 or later (sm_70 and up).
+constexpr int64_t kMaxKernelParameterBytes = 32764;
+
 /// Compiles the kernels (module at the "kernels" stage; it is not changed)
-/// for CUDA. Errors go to the context's diagnostic handler.
+/// for CUDA. Errors are left in `out` (tooManyParameters, error); pipeline
+/// errors before serialization go to the context's diagnostic handler.
 bool compileCuda(mlir::ModuleOp kernels, const CudaOptions &options,
                  CudaBinaries &out);
 

@@ -45,7 +45,9 @@ void buildGflCudaPipeline(OpPassManager &pm, bool withKernelPasses);
 /// Where and for what gpu-module-to-binary compiles.
 struct CudaTarget {
   std::string chip = "sm_90";
-  std::string features = "+ptx80";
+  // PTX ISA 8.1: kernel parameters up to 32,764 bytes (4,352 before), so
+  // that the descriptors of envs with many state fields fit.
+  std::string features = "+ptx81";
   std::string toolkit = "/usr/local/cuda";
 };
 
