@@ -1,6 +1,7 @@
 //===- ForwardSampler.cpp - The forward rollout ---------------------------===//
 
 #include "gfl/Runtime/ForwardSampler.h"
+#include "gfl/Runtime/StateGraph.h"
 
 #include <stdexcept>
 
@@ -10,6 +11,22 @@ ForwardSampler::ForwardSampler(const Program &program, Model &model,
                                int64_t endCheckEvery, int64_t maxSteps)
     : program_(program), model_(model), endCheckEvery_(endCheckEvery),
       maxSteps_(maxSteps) {}
+
+void ForwardSampler::reportLeavingDomains(
+    const std::vector<State> &states, const std::vector<torch::Tensor> &actions,
+    const torch::Tensor &outside) const {
+  if (!outside.any().item<bool>())
+    return;
+  torch::Tensor first = outside.nonzero()[0].cpu(); // (step, row)
+  int64_t step = first[0].item<int64_t>(), row = first[1].item<int64_t>();
+  int64_t a = actions[step][row].item<int64_t>();
+  throw std::runtime_error(
+      "action " + describeAction(*program_.manifest().get("env"), a) +
+      " from state " + program_.describe(states[step], row) + " leads to " +
+      program_.describe(states[step + 1], row) +
+      ", outside the state's domain; its guard must exclude the states "
+      "where it would");
+}
 
 Rollout ForwardSampler::sample(const State &start,
                                const ForwardDraw &draw) const {
@@ -24,6 +41,10 @@ Rollout ForwardSampler::sample(const State &start,
   std::vector<torch::Tensor> featList{feats}, actList, logPfList, logQList;
   // Steps after the end are no-ops (action -1, the state kept).
   WalkLength length(program_, endCheckEvery_, steps, maxSteps_, "trajectories");
+  // Where gflc could not prove that actions stay in the domains: the rows
+  // each step took outside them, checked once after the rollout.
+  bool checkDomains = program_.stepsMayLeaveDomains();
+  std::vector<torch::Tensor> outside;
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
     torch::Tensor logits = model_->policyLogits(feats, draw.cond);
     State next = program_.emptyState(batch);
@@ -45,6 +66,9 @@ Rollout ForwardSampler::sample(const State &start,
                   {{"seed", double(program_.train().seed)},
                    {"step", double(step)},
                    {"stream", double(draw.stream)}});
+    if (checkDomains)
+      outside.push_back(
+          program_.outsideDomains(next).logical_and(ended.logical_not()));
     actList.push_back(action);
     logPfList.push_back(logPf);
     logQList.push_back(logQ);
@@ -54,6 +78,8 @@ Rollout ForwardSampler::sample(const State &start,
     featList.push_back(feats);
     states.push_back(s);
   }
+  if (!outside.empty())
+    reportLeavingDomains(states, actList, torch::stack(outside));
   if (steps > 0 && draw.checkEnded && !ended.all().item<bool>())
     throw std::runtime_error("trajectories did not end within " +
                              std::to_string(steps) + " steps");

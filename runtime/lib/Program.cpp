@@ -3,6 +3,7 @@
 #include "gfl/Runtime/Program.h"
 #include "ManifestCheck.h"
 #include "gfl/Runtime/MemRef.h"
+#include "gfl/Runtime/StateGraph.h"
 #include "gfl/Runtime/TorchCompat.h"
 
 #include <algorithm>
@@ -121,6 +122,9 @@ std::unique_ptr<Program> Program::load(const std::string &path,
       fs.dtype = dtypeOf(need(f, "dtype", "state").asString());
       for (const json::Value &d : need(f, "shape", "state").asArray())
         fs.shape.push_back(d.asInt());
+      if (const json::Value *d = f.get("domain");
+          d && d->isArray() && d->asArray().size() == 2)
+        fs.domain = {d->asArray()[0].asInt(), d->asArray()[1].asInt()};
       e.fields.push_back(std::move(fs));
     }
     if (const json::Value *cs = env->get("conditions"))
@@ -511,6 +515,25 @@ std::string Program::describe(const State &s, int64_t row) const {
       os << "]";
   }
   return os.str();
+}
+
+bool Program::stepsMayLeaveDomains() const {
+  bool proven = env_.enumerable && env_.stateCount <= kMaxWalkedStates;
+  return !proven && std::any_of(env_.fields.begin(), env_.fields.end(),
+                                [](const FieldSpec &f) { return f.domain; });
+}
+
+torch::Tensor Program::outsideDomains(const State &s) const {
+  torch::Tensor outside = torch::zeros({s[0].size(0)}, options(torch::kBool));
+  for (size_t i = 0; i < env_.fields.size(); ++i) {
+    const auto &domain = env_.fields[i].domain;
+    if (!domain)
+      continue;
+    torch::Tensor v = s[i].reshape({s[i].size(0), -1});
+    outside = outside.logical_or(
+        v.lt(domain->first).logical_or(v.ge(domain->second)).any(1));
+  }
+  return outside;
 }
 
 } // namespace gfl

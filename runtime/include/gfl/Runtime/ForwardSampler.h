@@ -61,6 +61,11 @@ public:
   Rollout sample(const State &start, const ForwardDraw &draw) const;
 
 private:
+  /// Throws naming the first (step, row) of `outside` [steps, B] with its
+  /// action and states, if any.
+  void reportLeavingDomains(const std::vector<State> &states,
+                            const std::vector<torch::Tensor> &actions,
+                            const torch::Tensor &outside) const;
   const Program &program_;
   Model &model_;
   int64_t endCheckEvery_, maxSteps_;

@@ -28,6 +28,8 @@ struct FieldSpec {
   std::string name;
   torch::ScalarType dtype;
   std::vector<int64_t> shape; // per state
+  /// The half-open domain [lo, hi) of an int field, if declared.
+  std::optional<std::pair<int64_t, int64_t>> domain;
 };
 
 /// A variable drawn per trajectory that the reward and the networks see
@@ -241,6 +243,12 @@ public:
   static State cat(const std::vector<State> &states);
   /// Row `row` of a state batch as text: `x=[1, 3]` (for error messages).
   std::string describe(const State &s, int64_t row) const;
+  /// Whether gflc could not prove that no allowed action leaves the
+  /// fields' domains (it walks enumerable envs of up to 2^22 states), so
+  /// that the samplers check the states they reach.
+  bool stepsMayLeaveDomains() const;
+  /// [B] bool: the rows of `s` with a field value outside its domain.
+  torch::Tensor outsideDomains(const State &s) const;
 
 private:
   Program() = default;
