@@ -41,16 +41,6 @@ Value MLIRGenImpl::toIndex(Value i32, Location l) {
   return b_.create<arith::IndexCastOp>(l, b_.getIndexType(), i32);
 }
 
-Value MLIRGenImpl::boundedIndex(Value i32, int64_t size, Location l) {
-  if (ShapedType::isDynamic(size) || size < 1 ||
-      i32.getDefiningOp<arith::ConstantOp>())
-    return toIndex(i32, l);
-  Value zero = b_.create<arith::ConstantIntOp>(l, 0, i32.getType());
-  Value last = b_.create<arith::ConstantIntOp>(l, size - 1, i32.getType());
-  Value low = b_.create<arith::MaxSIOp>(l, i32, zero);
-  return toIndex(b_.create<arith::MinSIOp>(l, low, last), l);
-}
-
 Value MLIRGenImpl::broadcast(Value v, const std::vector<int64_t> &shape,
                              Location l) {
   if (shape.empty() || isa<RankedTensorType>(v.getType()))
@@ -534,15 +524,12 @@ Value MLIRGenImpl::genIndex(const IndexExpr &e) {
   Location l = loc(e.range);
   Value base = gen(*e.base);
   SmallVector<Value> indices;
-  if (e.base->type.kind == TypeKind::Seq) {
-    for (const ExprPtr &i : e.indices)
-      indices.push_back(toIndex(gen(*i), l));
+  for (const ExprPtr &i : e.indices)
+    indices.push_back(toIndex(gen(*i), l));
+  if (e.base->type.kind == TypeKind::Seq)
     return b_.create<mlir::gfl::SeqAtOp>(l, elemType(e.type.scalar), base,
-                                   indices[0]);
-  }
+                                         indices[0]);
   auto type = cast<RankedTensorType>(base.getType());
-  for (size_t d = 0; d < e.indices.size(); ++d)
-    indices.push_back(boundedIndex(gen(*e.indices[d]), type.getDimSize(d), l));
   if (indices.size() == static_cast<size_t>(type.getRank()))
     return b_.create<tensor::ExtractOp>(l, base, indices);
   // Partial indexing takes a rank-reduced slice.

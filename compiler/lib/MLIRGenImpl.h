@@ -70,11 +70,6 @@ public:
   mlir::Value broadcast(mlir::Value v, const std::vector<int64_t> &shape,
                         mlir::Location loc);
   mlir::Value toIndex(mlir::Value i32, mlir::Location loc);
-  /// An index into a dimension of static `size`: a value that is not a
-  /// constant (it may come from the state) is clamped to [0, size), so that
-  /// no state, in its domain or not, makes a kernel access memory outside
-  /// the tensor.
-  mlir::Value boundedIndex(mlir::Value i32, int64_t size, mlir::Location loc);
   /// Flattens a scalar or tensor to a 1-D tensor.
   mlir::Value flatten(mlir::Value v, const Type &t, mlir::Location loc);
 

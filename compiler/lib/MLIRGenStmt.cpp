@@ -107,12 +107,11 @@ void MLIRGenImpl::genAssign(const AssignStmt &a) {
     state_[field] = value;
     return;
   }
+  SmallVector<Value> indices;
+  for (const Expr *i : indexExprs)
+    indices.push_back(toIndex(gen(*i), l));
   Value dest = state_[field];
   auto destType = cast<RankedTensorType>(dest.getType());
-  SmallVector<Value> indices;
-  for (size_t d = 0; d < indexExprs.size(); ++d)
-    indices.push_back(
-        boundedIndex(gen(*indexExprs[d]), destType.getDimSize(d), l));
   if (indices.size() == static_cast<size_t>(destType.getRank())) {
     state_[field] = b_.create<tensor::InsertOp>(l, value, dest, indices);
     return;

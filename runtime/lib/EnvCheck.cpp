@@ -155,8 +155,9 @@ void EnvChecker::forwardPass() {
                         : v == -INFINITY ? kRewardZero
                                          : kRewardOk;
     }
+    // + 0: -0.0 and 0.0 are the same feature (and hash alike).
     torch::Tensor feats =
-        p_.features(states).cpu().to(torch::kFloat32).contiguous();
+        (p_.features(states).cpu().to(torch::kFloat32) + 0.0f).contiguous();
     torch::Tensor finite = feats.isfinite().all(1);
     auto finA = finite.accessor<bool, 1>();
     int64_t F = feats.size(1);
@@ -319,7 +320,8 @@ void EnvChecker::report(EnvCheckReport &r) {
     auto [it, fresh] = byHash.emplace(featureHash_[i], i);
     if (fresh)
       continue;
-    if (!p_.features(one(it->second)).equal(p_.features(one(i))))
+    if (!(p_.features(one(it->second)) + 0.0f)
+             .equal(p_.features(one(i)) + 0.0f))
       continue; // the hashes collide, not the features
     if (example.first < 0)
       example = {it->second, i};

@@ -68,10 +68,11 @@ int64_t Evaluator::memoryNeeded(const Program &program) {
   const EnvSpec &env = program.env();
   int64_t S = env.stateCount, A = env.numActions, M = env.numBackwardActions;
   // Per state: every state and its successor (with its code), the masks,
-  // the successor table, the walk, the reachable states again with their
-  // children, rewards, log-probabilities and the dynamic programme.
+  // the successor table and first leaving action, the walk, the reachable
+  // states again with their children, rewards, log-probabilities (float,
+  // then double) and the dynamic programme.
   int64_t perState =
-      3 * stateBytes(env) + 8 + A + 4 * M + 4 * 8 + M * 8 + 4 * A + 4 * 8;
+      3 * stateBytes(env) + 8 + A + 4 * M + 4 + 4 * 8 + M * 8 + 12 * A + 4 * 8;
   // Per row of a chunk: features, hidden activations (twice: before and
   // after the nonlinearity), logits repeated per action with their masks.
   int64_t hidden = 0;
@@ -112,7 +113,7 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
   // The successor of every state by every move: a code, or -1 where the
   // move is not allowed.
   std::vector<int32_t> next(static_cast<size_t>(count * M), -1);
-  std::vector<std::pair<int64_t, int64_t>> leaving; // (state, action)
+  std::vector<int32_t> leaving(count, -1); // the first action leaving, if any
   for (int64_t a = 0; a < M; ++a) {
     auto [succ, done] =
         program.step(all, torch::full({count}, a, on(torch::kInt32)));
@@ -123,9 +124,10 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
         continue;
       // gfl_state_index gives -1 outside the domains: reported below if
       // the state is reachable.
-      if (idxA[i] < 0 || idxA[i] >= count)
-        leaving.push_back({i, a});
-      else
+      if (idxA[i] < 0 || idxA[i] >= count) {
+        if (leaving[i] < 0)
+          leaving[i] = static_cast<int32_t>(a);
+      } else
         next[i * M + a] = static_cast<int32_t>(idxA[i]);
     }
   }
@@ -147,10 +149,11 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
   }
   // gflc refuses envs whose actions leave the domains up to 2^22 states;
   // past that, this is where it shows.
-  for (auto [i, a] : leaving)
-    if (reached[i])
+  for (int64_t i = 0; i < count; ++i)
+    if (reached[i] && leaving[i] >= 0)
       throw std::runtime_error(
-          "action " + describeAction(*program.manifest().get("env"), a) +
+          "action " +
+          describeAction(*program.manifest().get("env"), leaving[i]) +
           " from state " +
           program.describe(
               program.stateDecode(torch::full({1}, i, on(torch::kInt64))), 0) +
@@ -169,7 +172,8 @@ Evaluator::Evaluator(const Program &program) : program_(program) {
     for (int64_t a = 0; a < M; ++a)
       if (int32_t c = next[order[head] * M + a]; c >= 0 && --indegree[c] == 0)
         order.push_back(c);
-  if (static_cast<int64_t>(order.size()) != reachable)
+  // s0 reached again, or a state never freed of its parents, is on a cycle.
+  if (indegree[s0] != 0 || static_cast<int64_t>(order.size()) != reachable)
     throw std::runtime_error("the state graph has a cycle; exact evaluation "
                              "needs a DAG");
   std::vector<int32_t> position(count, -1);

@@ -518,7 +518,12 @@ std::string Program::describe(const State &s, int64_t row) const {
 }
 
 bool Program::stepsMayLeaveDomains() const {
-  bool proven = env_.enumerable && env_.stateCount <= kMaxWalkedStates;
+  // gflc walks enumerable envs of up to 2^22 states with the CPU kernels;
+  // an artifact without them (--target=cuda) was not walked.
+  const Kernel *step = kernel("gfl_step");
+  bool walked = env_.enumerable && env_.stateCount <= kMaxWalkedStates &&
+                step && step->entry;
+  bool proven = domainsProven_ || walked;
   return !proven && std::any_of(env_.fields.begin(), env_.fields.end(),
                                 [](const FieldSpec &f) { return f.domain; });
 }

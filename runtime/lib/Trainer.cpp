@@ -53,6 +53,7 @@ Trainer::Trainer(Program &program, TrainerOptions options)
     noExactEvaluation_ = Evaluator::cannotEvaluate(program);
   if (program.env().enumerable && noExactEvaluation_.empty()) {
     evaluator_.emplace(program);
+    program.setDomainsProven(); // the evaluator refuses actions leaving them
     seen_ =
         torch::zeros({program.env().stateCount}, program.options(torch::kBool));
     std::vector<int64_t> modes(evaluator_->modes().begin(),

@@ -249,7 +249,16 @@ void checkBeforeTraining(const Program &p, const Options &o) {
   if (o.envCheck == "off" || !p.env().enumerable ||
       p.env().stateCount > kMaxCheckedStates)
     return;
-  EnvCheckReport r = checkEnvironment(p);
+  EnvCheckReport r;
+  try {
+    r = checkEnvironment(p);
+  } catch (const std::exception &e) { // e.g. out of memory
+    if (o.envCheck == "error")
+      throw;
+    std::cerr << "gfl-run: warning: environment check skipped: " << e.what()
+              << "\n";
+    return;
+  }
   for (const EnvFinding &f : r.findings) {
     std::string line = "environment check: " + f.kind + ": " +
                        std::to_string(f.count) + " state(s), e.g. " + f.example;

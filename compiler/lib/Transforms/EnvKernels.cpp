@@ -775,6 +775,14 @@ Value indexInBounds(OpBuilder &b, Location loc, Value index, int64_t size) {
 
 /// Out-of-range reads give the nearest element; out-of-range writes leave
 /// the tensor unchanged.
+/// A constant index inside [0, size) needs no guard; any other index (a
+/// constant outside, from a `let`, included) is clamped or guarded.
+bool constantInBounds(Value index, int64_t size) {
+  APInt value;
+  return matchPattern(index, m_ConstantInt(&value)) &&
+         value.getSExtValue() >= 0 && value.getSExtValue() < size;
+}
+
 void makeIndexingSafe(func::FuncOp func) {
   OpBuilder b(func.getContext());
   func.walk([&](tensor::ExtractOp op) {
@@ -783,9 +791,9 @@ void makeIndexingSafe(func::FuncOp func) {
       return;
     b.setInsertionPoint(op);
     for (OpOperand &idx : op.getIndicesMutable()) {
-      if (matchPattern(idx.get(), m_Constant()))
-        continue;
       unsigned d = idx.getOperandNumber() - 1;
+      if (constantInBounds(idx.get(), type.getDimSize(d)))
+        continue;
       idx.set(clampIndex(b, op.getLoc(), idx.get(), type.getDimSize(d)));
     }
   });
@@ -797,11 +805,11 @@ void makeIndexingSafe(func::FuncOp func) {
     Value ok = constBool(b, op.getLoc(), true);
     bool dynamic = false;
     for (OpOperand &idx : op.getIndicesMutable()) {
-      if (matchPattern(idx.get(), m_Constant()))
-        continue;
-      dynamic = true;
       unsigned d = idx.getOperandNumber() - 2;
       int64_t size = type.getDimSize(d);
+      if (constantInBounds(idx.get(), size))
+        continue;
+      dynamic = true;
       ok = b.create<arith::AndIOp>(
           op.getLoc(), ok, indexInBounds(b, op.getLoc(), idx.get(), size));
       idx.set(clampIndex(b, op.getLoc(), idx.get(), size));

@@ -190,11 +190,12 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
                        emit == Emit::Artifact))) {
     cuda.emplace();
     if (!gfl::compileCuda(module, cudaOptions(), *cuda)) {
-      // The default target falls back to the CPU kernels where CUDA cannot
-      // take the kernels' parameters; an explicit target is an error.
-      bool fallBack = !target.getNumOccurrences() &&
-                      !cuda->tooManyParameters.empty() && emit != Emit::PTX &&
-                      emit != Emit::Cubin;
+      // The default target falls back to the CPU kernels where the CUDA
+      // kernels cannot be built; an explicit target is an error.
+      bool fallBack =
+          !target.getNumOccurrences() &&
+          (!cuda->tooManyParameters.empty() || !cuda->error.empty()) &&
+          emit != Emit::PTX && emit != Emit::Cubin;
       if (!fallBack) {
         if (!cuda->tooManyParameters.empty())
           llvm::errs() << "gflc: error: " << cuda->tooManyParameters
@@ -205,9 +206,12 @@ bool lower(mlir::ModuleOp module, const gfl::CheckedProgram &checked,
                        << cuda->error << "\n";
         return false;
       }
-      llvm::errs() << "gflc: warning: no CUDA kernels: "
-                   << cuda->tooManyParameters
-                   << "; the artifact carries the CPU kernels only\n";
+      std::string why = cuda->tooManyParameters.empty()
+                            ? "CUDA code generation failed: " + cuda->error
+                            : cuda->tooManyParameters;
+      llvm::errs() << "gflc: warning: no CUDA kernels: " << why
+                   << "\n(the artifact carries the CPU kernels only; "
+                      "--target=cpu builds them without trying CUDA)\n";
       cuda.reset();
     }
     if (emit == Emit::PTX || emit == Emit::Cubin) {

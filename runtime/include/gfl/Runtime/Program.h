@@ -247,6 +247,9 @@ public:
   /// fields' domains (it walks enumerable envs of up to 2^22 states), so
   /// that the samplers check the states they reach.
   bool stepsMayLeaveDomains() const;
+  /// Exact evaluation enumerated the state graph and found no action
+  /// leaving the domains: the samplers need not check.
+  void setDomainsProven() { domainsProven_ = true; }
   /// [B] bool: the rows of `s` with a field value outside its domain.
   torch::Tensor outsideDomains(const State &s) const;
 
@@ -261,6 +264,7 @@ private:
               const std::map<std::string, torch::Tensor> &extra = {}) const;
   std::unique_ptr<Artifact> artifact_;
   torch::Device device_{torch::kCPU};
+  bool domainsProven_ = false;
   std::unique_ptr<cuda::Module> gpu_;
   EnvSpec env_;
   std::vector<NetSpec> nets_;
