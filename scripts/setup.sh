@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build git python3
   llvm-19 llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   clang-14 libclang-rt-14-dev
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev
   libfmt-dev libgtest-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
 )

@@ -30,6 +30,9 @@ if os.path.exists(os.path.join(config.gfl_tools_dir, "gfl-run")):
     # Built against LibTorch with CUDA: gfl-run --device cuda can run.
     if config.gfl_torch_cuda:
         config.available_features.add("gfl-run-cuda")
+    # Built with LibTorch's c10d (Gloo): data-parallel training.
+    if config.gfl_distributed:
+        config.available_features.add("gfl-distributed")
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # The CUDA toolkit (ptxas, libdevice) compiles and checks the GPU kernels.

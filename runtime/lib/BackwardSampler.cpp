@@ -55,7 +55,8 @@ Rollout BackwardSampler::sample(const State &terminal, const BackwardDraw &draw,
     program_.call("gfl_sample_backward_step", args,
                   {{"seed", double(program_.train().seed)},
                    {"step", double(step)},
-                   {"stream", double(draw.stream)}});
+                   {"stream", double(draw.stream)},
+                   {"first", double(draw.first)}});
     stuck = stuck.logical_or(stuckNow);
     actList.push_back(action);
     logPbList.push_back(lp);

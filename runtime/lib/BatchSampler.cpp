@@ -5,21 +5,23 @@
 #include "gfl/Runtime/LocalSearch.h"
 #include "gfl/Runtime/Metrics.h"
 #include "gfl/Runtime/ReplayBuffer.h"
+#include "gfl/Runtime/WorkerGroup.h"
 
+#include <cmath>
 #include <sstream>
 
 namespace gfl {
 
 BatchSampler::BatchSampler(const Program &program, Model &model,
                            const TrajectoryLoss &loss, int64_t endCheckEvery,
-                           int64_t maxSteps)
+                           int64_t maxSteps, WorkerGroup *workers)
     : program_(program), forward_(program, model, endCheckEvery, maxSteps),
       backward_(program, model, endCheckEvery, maxSteps),
       conditions_(std::make_unique<ConditionSampler>(program)) {
   const SamplerSpec &spec = program.train().sampler;
   for (size_t i = 0; i < spec.replay.size(); ++i)
     replay_.push_back(
-        std::make_unique<ReplayBuffer>(program, spec.replay[i], i));
+        std::make_unique<ReplayBuffer>(program, spec.replay[i], i, workers));
   if (spec.localSearch)
     localSearch_ = std::make_unique<LocalSearch>(program, *spec.localSearch,
                                                  forward_, backward_, loss);
@@ -38,7 +40,7 @@ void BatchSampler::setIteration(int64_t iteration) {
 }
 
 torch::Tensor BatchSampler::drawConditions(int64_t batch) const {
-  return conditions_->draw(batch, iteration_);
+  return conditions_->draw(batch, iteration_, first_);
 }
 
 Rollout BatchSampler::onPolicy(int64_t batch, int64_t steps, bool checkEnded,
@@ -49,6 +51,7 @@ Rollout BatchSampler::onPolicy(int64_t batch, int64_t steps, bool checkEnded,
   draw.temperature = temperature_;
   draw.steps = steps;
   draw.checkEnded = checkEnded;
+  draw.first = first_;
   draw.cond = cond.defined() ? cond : drawConditions(batch);
   return forward_.sample(program_.init(batch), draw);
 }
@@ -78,9 +81,10 @@ Rollout BatchSampler::draw(int64_t batch, int64_t steps, bool checkEnded) {
   for (size_t i = 0; i < replay_.size(); ++i) {
     if (shares[i] == 0)
       continue;
-    State x = replay_[i]->draw(shares[i], row, iteration_);
+    State x = replay_[i]->draw(shares[i], first_ + row, iteration_);
     BackwardDraw back;
     back.iteration = iteration_;
+    back.first = first_ + row;
     back.stream = stream::kReplay + 2 * static_cast<int64_t>(i) + 1;
     back.cond = rowsOf(cond, row, shares[i]);
     Rollout r = backward_.sample(x, back);
@@ -92,7 +96,8 @@ Rollout BatchSampler::draw(int64_t batch, int64_t steps, bool checkEnded) {
   State inserted = fresh > 0 ? drawn.final : State();
   torch::Tensor insertedLogR = fresh > 0 ? drawn.logReward : torch::Tensor();
   if (localSearch_) {
-    LocalSearch::Result ls = localSearch_->refine(batchRollout, iteration_);
+    LocalSearch::Result ls =
+        localSearch_->refine(batchRollout, iteration_, first_);
     acceptance_ = ls.acceptance;
     const LocalSearchSpec &spec = *program_.train().sampler.localSearch;
     batchRollout = spec.keepOriginals
@@ -112,6 +117,26 @@ Rollout BatchSampler::draw(int64_t batch, int64_t steps, bool checkEnded) {
   return batchRollout;
 }
 
+void BatchSampler::gatherStats(WorkerGroup &workers, double share) {
+  std::vector<double> values;
+  for (const auto &buffer : replay_)
+    values.push_back(double(buffer->size()));
+  int64_t rounds = acceptance_.defined() ? acceptance_.size(0) : 0;
+  for (int64_t r = 0; r < rounds; ++r)
+    values.push_back(acceptance_[r].item<double>() * share);
+  if (values.empty())
+    return;
+  torch::Tensor t =
+      torch::tensor(values, torch::kFloat64).to(program_.device());
+  workers.allReduceSum(t);
+  t = t.cpu();
+  replaySizes_.clear();
+  for (size_t i = 0; i < replay_.size(); ++i)
+    replaySizes_.push_back(std::llround(t[i].item<double>()));
+  if (rounds)
+    acceptance_ = t.slice(0, replay_.size()).to(torch::kFloat32);
+}
+
 std::string BatchSampler::statsJson() const {
   if (replay_.empty() && !localSearch_)
     return "";
@@ -120,7 +145,8 @@ std::string BatchSampler::statsJson() const {
   if (!replay_.empty()) {
     os << "\"replay_size\":[";
     for (size_t i = 0; i < replay_.size(); ++i)
-      os << (i ? "," : "") << replay_[i]->size();
+      os << (i ? "," : "")
+         << (replaySizes_.empty() ? replay_[i]->size() : replaySizes_[i]);
     os << "]";
   }
   if (acceptance_.defined()) {

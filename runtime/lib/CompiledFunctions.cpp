@@ -1,6 +1,7 @@
 //===- CompiledFunctions.cpp - Compiled kernels as autograd functions -----===//
 
 #include "CompiledFunctions.h"
+#include "gfl/Runtime/WorkerGroup.h"
 
 #include <chrono>
 #include <iterator>
@@ -233,9 +234,8 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
       // operand; the stage's gradients add to the loss kernel's.
       std::map<std::string, torch::Tensor> stage = args;
       for (const std::string &c : collectives) {
-        torch::Tensor total = args["d_" + c].sum();
-        if (c.rfind("batch_mean_", 0) == 0)
-          total = total / static_cast<double>(batch);
+        torch::Tensor total = collectiveAdjoint(*program, args["d_" + c],
+                                                c.rfind("batch_mean_", 0) == 0);
         stage["d_" + c] = total.expand({batch}).contiguous();
       }
       std::map<std::string, torch::Tensor> extra;
@@ -270,10 +270,45 @@ struct ObjectiveLoss : torch::autograd::Function<ObjectiveLoss> {
     program.call(stage->name, stageArgs, scalars(program));
     for (const std::string &n : names) {
       torch::Tensor v = stageArgs[n];
-      torch::Tensor r = n.rfind("batch_mean_", 0) == 0 ? v.mean() : v.sum();
+      bool mean = n.rfind("batch_mean_", 0) == 0;
+      torch::Tensor r;
+      if (WorkerGroup *w = program.workers()) {
+        // Over every worker's rows: [sum, rows] summed.
+        torch::Tensor t =
+            torch::stack({v.sum().to(torch::kFloat64),
+                          torch::full({}, double(batch),
+                                      v.options().dtype(torch::kFloat64))});
+        w->allReduceSum(t);
+        r = (mean ? t[0] / t[1] : t[0]).to(v.scalar_type());
+      } else {
+        r = mean ? v.mean() : v.sum();
+      }
       args[n] = r.expand({batch}).contiguous();
     }
     return names;
+  }
+
+  /// The upstream gradient of every row's operand of a collective, from
+  /// the adjoints `d` [B] of its result. In one process: sum(d), divided
+  /// by B for a mean. Over workers whose gradients are later summed, each
+  /// weighted by its share b_r / B of the rows: the weighted total
+  /// G = sum_r b_r sum(d_r) / B, divided by b_r (mean) or b_r / B (sum), so
+  /// that the weighted sum over workers is the one-process gradient.
+  static torch::Tensor collectiveAdjoint(const Program &program,
+                                         const torch::Tensor &d, bool mean) {
+    int64_t batch = d.size(0);
+    WorkerGroup *w = program.workers();
+    if (!w) {
+      torch::Tensor total = d.sum();
+      return mean ? total / static_cast<double>(batch) : total;
+    }
+    torch::Tensor t = torch::stack(
+        {d.sum().to(torch::kFloat64) * double(batch),
+         torch::full({}, double(batch), d.options().dtype(torch::kFloat64))});
+    w->allReduceSum(t);
+    torch::Tensor g = t[0] / t[1];
+    torch::Tensor up = mean ? g / double(batch) : g * t[1] / double(batch);
+    return up.to(d.scalar_type());
   }
 
   static std::map<std::string, torch::Tensor>

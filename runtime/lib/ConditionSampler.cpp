@@ -12,7 +12,8 @@
 namespace gfl {
 
 torch::Tensor ConditionSampler::draw(int64_t batch,
-                                     const torch::Tensor &iteration) const {
+                                     const torch::Tensor &iteration,
+                                     int64_t first) const {
   if (!active())
     return torch::Tensor();
   auto cond = torch::empty({batch, program_.env().conditionSize},
@@ -20,7 +21,8 @@ torch::Tensor ConditionSampler::draw(int64_t batch,
   program_.call("gfl_draw_condition",
                 {{"iteration", iteration}, {"cond", cond}},
                 {{"seed", double(program_.train().seed)},
-                 {"stream", double(stream::kCondition)}});
+                 {"stream", double(stream::kCondition)},
+                 {"first", double(first)}});
   return cond;
 }
 

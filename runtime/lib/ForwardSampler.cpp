@@ -65,7 +65,8 @@ Rollout ForwardSampler::sample(const State &start,
     program_.call("gfl_sample_step", args,
                   {{"seed", double(program_.train().seed)},
                    {"step", double(step)},
-                   {"stream", double(draw.stream)}});
+                   {"stream", double(draw.stream)},
+                   {"first", double(draw.first)}});
     if (checkDomains)
       outside.push_back(
           program_.outsideDomains(next).logical_and(ended.logical_not()));

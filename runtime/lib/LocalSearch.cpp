@@ -15,7 +15,7 @@ LocalSearch::LocalSearch(const Program &program, const LocalSearchSpec &spec,
 }
 
 Rollout LocalSearch::propose(const Rollout &tau, const torch::Tensor &iteration,
-                             int64_t round) const {
+                             int64_t round, int64_t first) const {
   // Keep the first p = n - min(K, n) transitions; redraw from s_p.
   torch::Tensor n = tau.n.to(torch::kInt64);
   torch::Tensor p = n - n.clamp_max(spec_.backtrack);
@@ -24,6 +24,7 @@ Rollout LocalSearch::propose(const Rollout &tau, const torch::Tensor &iteration,
   draw.epsilon = noEpsilon_;
   draw.temperature = unitTemperature_;
   draw.stream = stream::kLocalSearch + 4 * round + 1;
+  draw.first = first;
   draw.cond = tau.cond;
   Rollout suffix = forward_.sample(statesAt(tau, p), draw);
   return splice(tau, p, suffix);
@@ -31,7 +32,8 @@ Rollout LocalSearch::propose(const Rollout &tau, const torch::Tensor &iteration,
 
 torch::Tensor LocalSearch::accept(const Rollout &tau, const Rollout &proposal,
                                   const torch::Tensor &iteration, int64_t round,
-                                  torch::Tensor *logAccept) const {
+                                  torch::Tensor *logAccept,
+                                  int64_t first) const {
   StepLogProbs old = scores_.logProbs(tau), fresh = scores_.logProbs(proposal);
   int64_t B = tau.batch;
   auto accepted = torch::empty({B}, program_.options(torch::kBool));
@@ -51,14 +53,16 @@ torch::Tensor LocalSearch::accept(const Rollout &tau, const Rollout &proposal,
                 {{"seed", double(program_.train().seed)},
                  {"stream", double(stream::kLocalSearch + 4 * round + 2)},
                  {"greedy", spec_.greedy ? 1.0 : 0.0},
-                 {"backtrack", double(spec_.backtrack)}});
+                 {"backtrack", double(spec_.backtrack)},
+                 {"first", double(first)}});
   if (logAccept)
     *logAccept = logA;
   return accepted;
 }
 
 LocalSearch::Result LocalSearch::refine(const Rollout &batch,
-                                        const torch::Tensor &iteration) const {
+                                        const torch::Tensor &iteration,
+                                        int64_t first) const {
   torch::NoGradGuard noGrad;
   Result result;
   State x = batch.final;
@@ -69,10 +73,12 @@ LocalSearch::Result LocalSearch::refine(const Rollout &batch,
     BackwardDraw back;
     back.iteration = iteration;
     back.stream = stream::kLocalSearch + 4 * round;
+    back.first = first;
     back.cond = batch.cond;
     Rollout tau = backward_.sample(x, back);
-    Rollout proposal = propose(tau, iteration, round);
-    torch::Tensor take = accept(tau, proposal, iteration, round);
+    Rollout proposal = propose(tau, iteration, round, first);
+    torch::Tensor take =
+        accept(tau, proposal, iteration, round, nullptr, first);
     current = chooseRows(proposal, tau, take);
     x = current.final;
     torch::Tensor rows = take.nonzero().reshape({-1});

@@ -40,7 +40,7 @@ std::string Metrics::json() const {
 
 std::string Profile::json() const {
   double n = std::max<int64_t>(iterations, 1);
-  double total = rollout + networks + objective + optimizer + graph;
+  double total = rollout + networks + objective + optimizer + graph + allreduce;
   std::ostringstream os;
   os.precision(6);
   os << "{\"iterations\":" << iterations
@@ -50,7 +50,8 @@ std::string Profile::json() const {
      << ",\"networks\":" << 1e3 * networks / n
      << ",\"objective\":" << 1e3 * objective / n
      << ",\"optimizer\":" << 1e3 * optimizer / n
-     << ",\"graph\":" << 1e3 * graph / n << "}}";
+     << ",\"graph\":" << 1e3 * graph / n
+     << ",\"allreduce\":" << 1e3 * allreduce / n << "}}";
   return os.str();
 }
 

@@ -2,6 +2,7 @@
 
 #include "gfl/Runtime/ReplayBuffer.h"
 #include "gfl/Runtime/ForwardSampler.h"
+#include "gfl/Runtime/WorkerGroup.h"
 
 #include <cmath>
 #include <fstream>
@@ -52,9 +53,16 @@ int64_t ReplayBuffer::bytesPerState(const Program &program) {
 }
 
 ReplayBuffer::ReplayBuffer(const Program &program, const ReplaySpec &spec,
-                           size_t index)
-    : program_(program), spec_(spec), index_(index) {
-  double need = static_cast<double>(spec.capacity) *
+                           size_t index, WorkerGroup *workers)
+    : program_(program), spec_(spec), index_(index),
+      workers_(workers && workers->size() > 1 ? workers : nullptr),
+      capacity_(workers_ ? workers_->shareSize(spec.capacity) : spec.capacity) {
+  if (capacity_ < 1)
+    throw std::runtime_error("replay buffer " + std::to_string(index) +
+                             " (capacity " + std::to_string(spec.capacity) +
+                             ") has no room on every one of " +
+                             std::to_string(workers_->size()) + " workers");
+  double need = static_cast<double>(capacity_) *
                 static_cast<double>(bytesPerState(program));
   int64_t free = availableBytes(program);
   if (free >= 0 && need > 0.8 * static_cast<double>(free))
@@ -63,8 +71,8 @@ ReplayBuffer::ReplayBuffer(const Program &program, const ReplaySpec &spec,
                              ") needs " + gib(need) + " on " +
                              program.device().str() + ", which has " +
                              gib(double(free)) + " available");
-  data_ = program.emptyState(spec.capacity);
-  logR_ = torch::empty({spec.capacity}, program.options(torch::kFloat32));
+  data_ = program.emptyState(capacity_);
+  logR_ = torch::empty({capacity_}, program.options(torch::kFloat32));
 }
 
 int64_t ReplayBuffer::share(int64_t batch) const {
@@ -76,11 +84,12 @@ int64_t ReplayBuffer::share(int64_t batch) const {
 State ReplayBuffer::draw(int64_t count, int64_t firstRow,
                          const torch::Tensor &iteration) const {
   // One uniform per batch row, keyed by its index in the batch.
-  auto u = torch::empty({firstRow + count}, program_.options(torch::kFloat32));
+  auto u = torch::empty({count}, program_.options(torch::kFloat32));
   program_.call("gfl_uniform", {{"iteration", iteration}, {"u", u}},
                 {{"seed", double(program_.train().seed)},
-                 {"stream", double(stream::kReplay + 2 * index_)}});
-  torch::Tensor v = u.slice(0, firstRow).to(torch::kFloat64);
+                 {"stream", double(stream::kReplay + 2 * index_)},
+                 {"first", double(firstRow)}});
+  torch::Tensor v = u.to(torch::kFloat64);
   torch::Tensor rows;
   if (spec_.prioritized) {
     torch::Tensor w = torch::softmax(
@@ -130,7 +139,7 @@ void ReplayBuffer::insert(const State &states, const torch::Tensor &logReward) {
     x = Program::select(x, keep);
     logR = logR.index_select(0, keep);
   }
-  int64_t n = logR.size(0), cap = spec_.capacity;
+  int64_t n = logR.size(0), cap = capacity_;
   if (n == 0)
     return;
   if (spec_.evictLowest) {
@@ -182,11 +191,17 @@ torch::Tensor ReplayBuffer::logRewards() const {
 void ReplayBuffer::save(Checkpoint &c) const {
   c10::Dict<std::string, torch::Tensor> t;
   const EnvSpec &env = program_.env();
+  auto whole = [&](const torch::Tensor &shard) {
+    return (workers_ ? workers_->allGather(shard) : shard).cpu();
+  };
   for (size_t f = 0; f < env.fields.size(); ++f)
-    t.insert("state." + env.fields[f].name, data_[f].slice(0, 0, size_).cpu());
-  t.insert("log_reward", logRewards().cpu());
+    t.insert("state." + env.fields[f].name, whole(data_[f].slice(0, 0, size_)));
+  torch::Tensor logR = whole(logRewards());
+  t.insert("log_reward", logR);
   c.put(key(), t);
-  c.put(key() + "_cursor", cursor_);
+  // The shards side by side have no one FIFO order: the next insertion
+  // after a resume overwrites from the end of what is held.
+  c.put(key() + "_cursor", workers_ ? logR.size(0) % spec_.capacity : cursor_);
 }
 
 void ReplayBuffer::load(const Checkpoint &c) {
@@ -202,14 +217,22 @@ void ReplayBuffer::load(const Checkpoint &c) {
   if (!cursor.isInt() || cursor.toInt() < 0 || cursor.toInt() >= spec_.capacity)
     throw c.error(key() + " has a cursor out of range");
   const EnvSpec &env = program_.env();
+  // This worker's rows of the whole buffer: r, r + M, ... (all of them in
+  // one process); at most its shard's capacity.
+  torch::Tensor rows = torch::arange(workers_ ? workers_->rank() : 0, n,
+                                     workers_ ? workers_->size() : 1);
+  int64_t held = rows.size(0);
   for (size_t f = 0; f < env.fields.size(); ++f) {
-    torch::Tensor like = data_[f].slice(0, 0, n);
+    std::vector<int64_t> shape = data_[f].sizes().vec();
+    shape[0] = n;
+    torch::Tensor like =
+        torch::empty(shape, data_[f].options().device(torch::kCPU));
     torch::Tensor v = c.tensor(key(), "state." + env.fields[f].name, like);
-    like.copy_(v);
+    data_[f].slice(0, 0, held).copy_(v.index_select(0, rows));
   }
-  logR_.slice(0, 0, n).copy_(logR);
-  size_ = n;
-  cursor_ = cursor.toInt();
+  logR_.slice(0, 0, held).copy_(logR.index_select(0, rows));
+  size_ = held;
+  cursor_ = workers_ ? held % capacity_ : cursor.toInt();
 }
 
 } // namespace gfl

@@ -3,6 +3,8 @@
 #include "gfl/Runtime/Trainer.h"
 #include "gfl/Runtime/ConditionSampler.h"
 #include "gfl/Runtime/FiniteCheck.h"
+#include "gfl/Runtime/GradientSync.h"
+#include "gfl/Runtime/WorkerGroup.h"
 
 #include "CompiledFunctions.h"
 #include "CudaGraph.h"
@@ -45,8 +47,31 @@ Trainer::Trainer(Program &program, TrainerOptions options)
   targets_ = std::make_unique<TargetNetworks>(program, model_);
   if (targets_->active())
     loss_->setTarget(&targets_->model());
-  sampler_ = std::make_unique<BatchSampler>(
-      program, model_, *loss_, options_.endCheckEvery, options_.maxSteps);
+  workers_ = options_.workers;
+  sampler_ = std::make_unique<BatchSampler>(program, model_, *loss_,
+                                            options_.endCheckEvery,
+                                            options_.maxSteps, workers_);
+  localBatch_ = t.batch;
+  if (workers_) {
+    int64_t n = workers_->size();
+    if (t.batch < n)
+      throw std::runtime_error("the batch (" + std::to_string(t.batch) +
+                               ") is smaller than the number of workers (" +
+                               std::to_string(n) + ")");
+    localBatch_ = workers_->shareSize(t.batch);
+    if (localBatch_ % t.minibatches != 0)
+      throw std::runtime_error(
+          "a worker's share of the batch (" + std::to_string(localBatch_) +
+          " of " + std::to_string(t.batch) + ") is not divisible into " +
+          std::to_string(t.minibatches) + " minibatches");
+    share_ = double(localBatch_) / double(t.batch);
+    sampler_->setFirstRow(workers_->shareBegin(t.batch));
+    program.setWorkers(workers_);
+    std::vector<torch::Tensor> params;
+    for (auto &[name, p] : model_->namedParams())
+      params.push_back(p);
+    gradSync_ = std::make_unique<GradientSync>(*workers_, params);
+  }
   // Exact evaluation where the state space fits; otherwise training goes
   // on without the exact metrics, and says so once.
   if (program.env().enumerable)
@@ -72,7 +97,46 @@ Trainer::Trainer(Program &program, TrainerOptions options)
   }
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer() {
+  if (workers_)
+    program_.setWorkers(nullptr);
+}
+
+bool Trainer::writesFiles() const { return !workers_ || workers_->rank() == 0; }
+
+void Trainer::gatherSeen() {
+  if (!workers_ || !seen_.defined())
+    return;
+  torch::Tensor any = seen_.to(torch::kUInt8);
+  workers_->allReduceMax(any);
+  seen_.copy_(any.to(torch::kBool));
+}
+
+void Trainer::checkReplicas(int64_t iteration) {
+  if (!workers_)
+    return;
+  torch::NoGradGuard noGrad;
+  // A fingerprint of the parameters' bits: equal on every worker unless
+  // some step differed.
+  torch::Tensor print = torch::zeros({1}, program_.options(torch::kInt64));
+  for (auto &[name, p] : model_->namedParams()) {
+    torch::Tensor bits = p.detach()
+                             .contiguous()
+                             .view(torch::kInt32)
+                             .reshape({-1})
+                             .to(torch::kInt64);
+    torch::Tensor mix =
+        torch::arange(bits.size(0), bits.options()) * int64_t(2654435761) + 1;
+    print += (bits * mix).sum();
+  }
+  torch::Tensor all = workers_->allGather(print).cpu();
+  for (int64_t r = 1; r < all.size(0); ++r)
+    if (all[r].item<int64_t>() != all[0].item<int64_t>())
+      throw std::runtime_error(
+          "after iteration " + std::to_string(iteration) +
+          ", the parameters of worker " + std::to_string(r) +
+          " differ from worker 0's: the workers' steps diverged");
+}
 
 void Trainer::dropGradients() {
   for (auto &[name, p] : model_->namedParams())
@@ -129,31 +193,43 @@ Metrics Trainer::run() {
   int64_t start = 0;
   if (options_.resume)
     start = loadCheckpoint(ckpt);
-  std::error_code dirError;
-  std::filesystem::create_directories(options_.outDir, dirError);
-  if (dirError)
-    throw std::runtime_error("cannot create the output directory '" +
-                             options_.outDir + "': " + dirError.message());
-  // A kill between writing the checkpoint and renaming it leaves the
-  // temporary file; a kill between the metrics line and the checkpoint
-  // leaves lines past the checkpoint, which this run writes again.
-  std::error_code ignored;
-  std::filesystem::remove(ckpt + ".tmp", ignored);
+  bool writes = writesFiles();
   std::string metricsPath = options_.outDir + "/metrics.jsonl";
-  if (start > 0)
-    keepMetricsUpTo(metricsPath, start);
-  std::ofstream metrics(metricsPath,
-                        start > 0 ? std::ios::app : std::ios::trunc);
-  // Fail at start, not after hours of training that writes nothing.
-  if (!metrics)
-    throw std::runtime_error("cannot write '" + metricsPath +
-                             "': " + std::strerror(errno));
-  if (!noExactEvaluation_.empty())
+  std::ofstream metrics;
+  if (writes) {
+    std::error_code dirError;
+    std::filesystem::create_directories(options_.outDir, dirError);
+    if (dirError)
+      throw std::runtime_error("cannot create the output directory '" +
+                               options_.outDir + "': " + dirError.message());
+    // A kill between writing the checkpoint and renaming it leaves the
+    // temporary file; a kill between the metrics line and the checkpoint
+    // leaves lines past the checkpoint, which this run writes again.
+    std::error_code ignored;
+    std::filesystem::remove(ckpt + ".tmp", ignored);
+    if (start > 0)
+      keepMetricsUpTo(metricsPath, start);
+    metrics.open(metricsPath, start > 0 ? std::ios::app : std::ios::trunc);
+    // Fail at start, not after hours of training that writes nothing.
+    if (!metrics)
+      throw std::runtime_error("cannot write '" + metricsPath +
+                               "': " + std::strerror(errno));
+  }
+  if (workers_) {
+    // Every worker starts from worker 0's parameters (they agree already
+    // when seeded alike; this makes sure).
+    std::vector<torch::Tensor> params;
+    for (auto &[name, p] : model_->namedParams())
+      params.push_back(p.detach());
+    workers_->broadcast(params);
+  }
+  if (!noExactEvaluation_.empty() && writes)
     std::fprintf(stderr,
                  "gfl-run: note: no exact evaluation (%s); training without "
                  "l1, jsd, logz_true and modes\n",
                  noExactEvaluation_.c_str());
-  bool tty = options_.progress && isatty(STDERR_FILENO);
+  bool progress = options_.progress && writes;
+  bool tty = progress && isatty(STDERR_FILENO);
   auto begin = Clock::now(), lastDraw = Clock::now();
   auto elapsed = [&] { return wallOffset_ + seconds(begin); };
   int64_t rateStart = start; // iterations/s since the clock was last reset
@@ -161,14 +237,16 @@ Metrics Trainer::run() {
   // Loss and rewards stay on the device; they are read (a host round trip)
   // only for progress output and evaluation.
   torch::Tensor loss, logReward;
-  int64_t trained = t.batch; // trajectories in the last batch
+  int64_t trained = localBatch_; // trajectories in the last batch
   // CUDA graphs: the first iteration runs as it is (the warm-up, on the
   // stream the graph is recorded on), the second is recorded and every
   // one from then on replays it. Rollouts are padded to the horizon, so
   // every iteration has the same shapes; replay and local search change
   // shapes from one iteration to the next and train without graphs.
+  // A data-parallel step sums gradients between the backward pass and the
+  // optimizer: not in a graph.
   bool graphs = options_.cudaGraph && program_.device().is_cuda() &&
-                horizon_ > 0 && horizon_ <= options_.maxSteps &&
+                !workers_ && horizon_ > 0 && horizon_ <= options_.maxSteps &&
                 t.sampler.onPolicyOnly() && t.epochs * t.minibatches == 1;
   std::optional<CudaSideStream> sideStream;
   if (graphs)
@@ -197,7 +275,7 @@ Metrics Trainer::run() {
     } else {
       auto t0 = Clock::now();
       sampler_->setIteration(it);
-      Rollout r = sampler_->draw(t.batch, graphs ? horizon_ : 0);
+      Rollout r = sampler_->draw(localBatch_, graphs ? horizon_ : 0);
       trained = r.batch; // more than the batch with keep_originals
       markSeen(r);
       logReward = r.logReward;
@@ -213,7 +291,7 @@ Metrics Trainer::run() {
         (t.evalEvery > 0 && done % t.evalEvery == 0) || done == t.iterations;
     // A terminal redraws the progress line at most 10 times a second.
     bool draw = tty && (evalNow || seconds(lastDraw) >= 0.1);
-    if (draw || (options_.progress && evalNow)) {
+    if (draw || (progress && evalNow)) {
       double lastLoss = loss.item<double>();
       double rate =
           (done - rateStart) / std::max(elapsed() - wallOffset_, 1e-9);
@@ -232,15 +310,25 @@ Metrics Trainer::run() {
                      (long long)done, (long long)t.iterations, lastLoss, rate);
       }
     }
+    if (evalNow || done == end) {
+      gatherSeen();
+      checkReplicas(done);
+      if (workers_)
+        sampler_->gatherStats(*workers_, share_);
+    }
     if (evalNow) {
-      last = evaluate(done, loss.item<double>(), options_.evalCondition);
-      torch::Tensor rewards = logReward.exp();
-      last.meanReward = rewards.mean().item<double>();
-      int64_t k = std::min<int64_t>(10, rewards.size(0));
-      last.topkReward = std::get<0>(rewards.topk(k)).mean().item<double>();
-      last.wallSeconds = elapsed();
-      metrics << last.json() << "\n" << std::flush;
-      wallOffset_ = last.wallSeconds;
+      // The whole batch's rewards (every worker's share).
+      torch::Tensor rewards =
+          (workers_ ? workers_->allGather(logReward) : logReward).exp();
+      if (writes) {
+        last = evaluate(done, loss.item<double>(), options_.evalCondition);
+        last.meanReward = rewards.mean().item<double>();
+        int64_t k = std::min<int64_t>(10, rewards.size(0));
+        last.topkReward = std::get<0>(rewards.topk(k)).mean().item<double>();
+        last.wallSeconds = elapsed();
+        metrics << last.json() << "\n" << std::flush;
+      }
+      wallOffset_ = writes ? last.wallSeconds : elapsed();
       begin = Clock::now();
       rateStart = done;
       saveCheckpoint(ckpt, done);
@@ -250,7 +338,7 @@ Metrics Trainer::run() {
   }
   if (tty)
     std::fprintf(stderr, "\n");
-  if (start >= t.iterations) {
+  if (start >= t.iterations && writes) {
     last = evaluate(start, 0, options_.evalCondition);
     last.wallSeconds = wallOffset_;
   }
@@ -271,7 +359,8 @@ torch::Tensor Trainer::minibatchOrder(int64_t epoch, int64_t rows) const {
   auto u = torch::empty({rows}, program_.options(torch::kFloat32));
   program_.call("gfl_uniform", {{"iteration", sampler_->iteration()}, {"u", u}},
                 {{"seed", double(program_.train().seed)},
-                 {"stream", double(stream::kMinibatch + epoch)}});
+                 {"stream", double(stream::kMinibatch + epoch)},
+                 {"first", double(sampler_->firstRow())}});
   return std::get<1>(u.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
 }
 
@@ -291,12 +380,27 @@ torch::Tensor Trainer::fit(const Rollout &r, int64_t iteration) {
       kernelTimer() = &profile_.objective;
       auto t0 = Clock::now();
       torch::Tensor l = loss(part);
+      if (gradSync_)
+        gradSync_->begin(share_);
       l.backward();
       kernelTimer() = nullptr;
+      torch::Tensor total = l.detach();
+      double waited = 0;
+      if (gradSync_) {
+        // The gradients and the loss of the whole batch: each worker's
+        // weighted by its share of the rows.
+        total = (total.to(torch::kFloat64) * share_).reshape({1});
+        double before = gradSync_->waitSeconds();
+        gradSync_->finish(total);
+        waited = gradSync_->waitSeconds() - before;
+        profile_.allreduce += waited;
+        total = total[0].to(torch::kFloat32);
+      }
       syncForProfile();
-      profile_.networks += seconds(t0) - (profile_.objective - objectiveBefore);
+      profile_.networks +=
+          seconds(t0) - waited - (profile_.objective - objectiveBefore);
       checkFinite(program_, model_, part, l, iteration);
-      losses.push_back(l.detach());
+      losses.push_back(total);
       step(iteration);
     }
   }
@@ -355,8 +459,9 @@ void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {
   }
   c.put("modes_found", c10::List<int64_t>(found));
   c.put("wall_s", wallOffset_);
-  sampler_->save(c);
-  c.write(path);
+  sampler_->save(c); // a collective over the workers (replay shards)
+  if (writesFiles())
+    c.write(path);
 }
 
 int64_t Trainer::loadCheckpoint(const std::string &path) {

@@ -4,6 +4,7 @@
 //                  [--out DIR] [--iterations N] [--batch N] [--seed N]
 //                  [--checkpoint FILE] [--resume] [--until N] [--set K=V]
 //                  [--env-check warn|error|off]
+//                  [--nproc N] [--backend gloo|nccl] [--dist-timeout S]
 //   gfl-run sample ARTIFACT --checkpoint FILE -n N -o FILE.csv [--cond K=V]
 //   gfl-run sample ARTIFACT --checkpoint FILE --backward FROM.csv -o FILE.csv
 //   gfl-run eval   ARTIFACT --checkpoint FILE [--cond K=V]
@@ -17,12 +18,16 @@
 
 #include "gfl/Runtime/ConditionSampler.h"
 #include "gfl/Runtime/EnvCheck.h"
+#include "gfl/Runtime/LocalLaunch.h"
 #include "gfl/Runtime/Trainer.h"
+#include "gfl/Runtime/WorkerGroup.h"
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
+#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -61,12 +66,21 @@ const char *kUsage =
     "  --profile             print the time per training phase (stderr)\n"
     "  --env-check warn|error|off\n"
     "                        train: what the environment check at the start\n"
-    "                        does with a problem it finds (warn)\n";
+    "                        does with a problem it finds (warn)\n"
+    "  --nproc N             train: start N local workers (data-parallel,\n"
+    "                        the batch split between them); under torchrun\n"
+    "                        or SLURM, RANK, WORLD_SIZE, MASTER_ADDR and\n"
+    "                        MASTER_PORT say where a worker stands instead\n"
+    "  --backend gloo|nccl   collectives (gloo on the CPU, nccl on a GPU)\n"
+    "  --dist-timeout S      seconds a worker waits for the others (600)\n";
 
 struct Options {
   std::string command, artifact, device = "cpu", out = "run", checkpoint,
                                  output, backwardFrom;
   std::string envCheck = "warn";
+  int nproc = 1;
+  std::string backend;
+  int64_t distTimeout = 600;
   bool resume = false, quiet = false, profile = false, cudaGraph = true;
   std::optional<int64_t> iterations, batch, seed, samples, until;
   std::vector<std::pair<std::string, std::string>> sets, conds;
@@ -113,6 +127,21 @@ Options parse(int argc, char **argv) {
       if (o.envCheck != "warn" && o.envCheck != "error" && o.envCheck != "off")
         throw UsageError("--env-check expects warn, error or off, got '" +
                          o.envCheck + "'");
+    } else if (a == "--nproc") {
+      int64_t n = parseInt(a, value());
+      if (n < 1 || n > 1024)
+        throw UsageError("--nproc expects a number of workers in [1, 1024]");
+      o.nproc = static_cast<int>(n);
+    } else if (a == "--backend") {
+      o.backend = value();
+      if (o.backend != "gloo" && o.backend != "nccl")
+        throw UsageError("--backend expects gloo or nccl, got '" + o.backend +
+                         "'");
+    } else if (a == "--dist-timeout") {
+      o.distTimeout = parseInt(a, value());
+      if (o.distTimeout < 1 || o.distTimeout > INT_MAX / 1000)
+        throw UsageError("--dist-timeout expects a positive number of "
+                         "seconds");
     } else if (a == "--out")
       o.out = value();
     else if (a == "--checkpoint")
@@ -171,6 +200,8 @@ Options parse(int argc, char **argv) {
                      "' (train, sample, eval, info or check)");
   if (o.device != "cpu" && o.device != "cuda")
     throw UsageError("unknown device '" + o.device + "' (cpu or cuda)");
+  if (o.nproc > 1 && o.command != "train")
+    throw UsageError("--nproc is for train");
   return o;
 }
 
@@ -447,6 +478,25 @@ int sampleBackward(Program &p, Trainer &trainer, int64_t iteration,
   return 0;
 }
 
+/// The launch this process is a worker of (train under torchrun, SLURM or
+/// --nproc); std::nullopt in one process.
+std::optional<LaunchEnvironment> launchOf(const Options &o) {
+  if (o.command != "train")
+    return std::nullopt;
+  std::optional<LaunchEnvironment> launch;
+  try {
+    launch = LaunchEnvironment::read();
+  } catch (const std::exception &e) {
+    throw UsageError(e.what());
+  }
+  if (!launch || launch->worldSize == 1)
+    return std::nullopt;
+  std::string why;
+  if (!distributedAvailable(&why))
+    throw UsageError(why);
+  return launch;
+}
+
 int run(const Options &o) {
   std::string error;
   std::unique_ptr<Program> program = Program::load(o.artifact, error);
@@ -455,8 +505,14 @@ int run(const Options &o) {
   applySets(*program, o);
   if (o.command == "info")
     return info(*program);
+  std::optional<LaunchEnvironment> launch = launchOf(o);
+  bool leader = !launch || launch->rank == 0; // reports and writes files
   try {
-    program->useDevice(o.device == "cuda" ? torch::Device(torch::kCUDA, 0)
+    // One GPU per worker on a machine, by local rank.
+    int gpu = 0;
+    if (o.device == "cuda" && launch && torch::cuda::device_count() > 0)
+      gpu = launch->localRank % static_cast<int>(torch::cuda::device_count());
+    program->useDevice(o.device == "cuda" ? torch::Device(torch::kCUDA, gpu)
                                           : torch::Device(torch::kCPU));
   } catch (const std::exception &e) {
     throw UsageError(e.what());
@@ -472,21 +528,32 @@ int run(const Options &o) {
 
   if (o.command == "check")
     return check(*program);
-  if (o.command == "train")
+  if (o.command == "train" && leader)
     checkBeforeTraining(*program, o);
+  std::unique_ptr<WorkerGroup> workers;
+  if (launch) {
+    WorkerGroupOptions wo;
+    wo.backend = o.backend;
+    wo.timeout = std::chrono::seconds(o.distTimeout);
+    workers = std::make_unique<WorkerGroup>(*launch, wo, program->device());
+  }
 
   TrainerOptions topts;
   topts.outDir = o.out;
   topts.checkpoint = o.checkpoint;
   topts.resume = o.resume;
   topts.until = o.until.value_or(0);
-  topts.progress = !o.quiet;
+  topts.progress = !o.quiet && leader;
   topts.profile = o.profile;
   topts.cudaGraph = o.cudaGraph;
   topts.evalCondition = cond;
+  topts.workers = workers.get();
   Trainer trainer(*program, topts);
   if (o.command == "train") {
-    printMetrics(trainer.run());
+    Metrics m = trainer.run();
+    if (!leader)
+      return 0;
+    printMetrics(m);
     if (o.profile)
       std::cerr << "profile " << trainer.profile().json() << std::endl;
     return 0;
@@ -532,9 +599,37 @@ int run(const Options &o) {
 
 } // namespace
 
+/// `gfl-run train --nproc N`: the launcher of N local workers, each this
+/// program with the same arguments but --nproc.
+int launch(const Options &o, int argc, char **argv) {
+  if (std::getenv("WORLD_SIZE"))
+    throw UsageError("--nproc starts its own workers; under a launcher that "
+                     "sets WORLD_SIZE (torchrun, srun), leave it out");
+  std::string why;
+  if (!distributedAvailable(&why))
+    throw UsageError(why);
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--nproc") {
+      ++i;
+      continue;
+    }
+    args.push_back(argv[i]);
+  }
+  std::error_code ec;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    throw UsageError("cannot find this program to start its workers: " +
+                     ec.message());
+  return launchLocalWorkers(o.nproc, self, args);
+}
+
 int main(int argc, char **argv) {
   try {
-    return run(parse(argc, argv));
+    Options o = parse(argc, argv);
+    if (o.nproc > 1)
+      return launch(o, argc, argv);
+    return run(o);
   } catch (const UsageError &e) {
     std::cerr << "gfl-run: error: " << e.what() << "\n";
     return 2;

@@ -248,7 +248,7 @@ TEST_F(CudaKernels, SamplerDrawsTheSameActions) {
           {"temperature",
            HostBuf::of("float32", {1}, std::vector<float>{float(temp)})}};
       std::map<std::string, double> scalars{
-          {"seed", 1234}, {"step", double(step)}, {"stream", 0}};
+          {"seed", 1234}, {"step", double(step)}, {"stream", 0}, {"first", 0}};
       expectSame("gfl_sample_step", bufs, scalars);
       auto [cpu, gpu] = both("gfl_sample_step", bufs, scalars);
       std::memcpy(x.data(), cpu.at("next.x").bytes.data(), 8 * B);
@@ -285,7 +285,7 @@ TEST_F(CudaKernels, BackwardSamplerDrawsTheSameParents) {
         {"features", HostBuf::zeros("float32", {B, 16})},
         {"iteration", HostBuf::of("int64", {1}, std::vector<int64_t>{3})}};
     std::map<std::string, double> scalars{
-        {"seed", 99}, {"step", double(step)}, {"stream", 1}};
+        {"seed", 99}, {"step", double(step)}, {"stream", 1}, {"first", 0}};
     expectSame("gfl_sample_backward_step", bufs, scalars);
     auto [cpu, gpu] = both("gfl_sample_backward_step", bufs, scalars);
     std::memcpy(x.data(), cpu.at("prev.x").bytes.data(), 8 * B);

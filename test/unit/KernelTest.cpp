@@ -190,7 +190,7 @@ struct SampleResult {
 SampleResult sample(Kernels &k, const std::vector<int> &state,
                     const std::vector<float> &logits, int64_t n, int64_t seed,
                     int64_t iteration, int64_t step, float epsilon,
-                    float temperature, int64_t stream = 0) {
+                    float temperature, int64_t stream = 0, int64_t first = 0) {
   const int D = state.size(), A = logits.size();
   Buffer<int32_t> s({n, D}), next({n, D}), action({n});
   for (int64_t i = 0; i < n; ++i)
@@ -213,6 +213,7 @@ SampleResult sample(Kernels &k, const std::vector<int> &state,
                            &stream,
                            eps.descriptor(),
                            temp.descriptor(),
+                           &first,
                            next.descriptor(),
                            action.descriptor(),
                            logpf.descriptor(),
@@ -296,6 +297,23 @@ TEST_F(Hypergrid2D, SameSeedSameTrajectories) {
   }
 }
 
+// A launch whose row 0 is row `first` of the batch draws what the rows
+// [first, first + n) of one launch for the whole batch draw: data-parallel
+// workers, each drawing a share, draw one process's trajectories.
+TEST_F(Hypergrid2D, FirstRowNumbersTheDraws) {
+  std::vector<float> logits = {0.1f, 0.2f, 0.3f};
+  SampleResult whole = sample(k, {1, 1}, logits, 64, 42, 3, 5, 0.1f, 1.0f);
+  SampleResult head = sample(k, {1, 1}, logits, 40, 42, 3, 5, 0.1f, 1.0f, 0, 0);
+  SampleResult tail =
+      sample(k, {1, 1}, logits, 24, 42, 3, 5, 0.1f, 1.0f, 0, 40);
+  std::vector<int32_t> joined = head.actions;
+  joined.insert(joined.end(), tail.actions.begin(), tail.actions.end());
+  EXPECT_EQ(joined, whole.actions);
+  EXPECT_NE(
+      std::vector<int32_t>(whole.actions.begin(), whole.actions.begin() + 24),
+      tail.actions);
+}
+
 TEST_F(Hypergrid2D, EndedTrajectoriesStayPut) {
   int64_t n = 2;
   Buffer<int32_t> s({n, D}, 3), next({n, D}), action({n});
@@ -304,7 +322,7 @@ TEST_F(Hypergrid2D, EndedTrajectoriesStayPut) {
   ended[0] = 1;
   Buffer<int64_t> it({1}, 0);
   Buffer<float> eps({1}, 0.0f), temp({1}, 1.0f);
-  int64_t seed = 1, step = 0, stream = 0;
+  int64_t seed = 1, step = 0, stream = 0, first = 0;
   std::vector<void *> args{s.descriptor(),
                            l.descriptor(),
                            ended.descriptor(),
@@ -314,6 +332,7 @@ TEST_F(Hypergrid2D, EndedTrajectoriesStayPut) {
                            &stream,
                            eps.descriptor(),
                            temp.descriptor(),
+                           &first,
                            next.descriptor(),
                            action.descriptor(),
                            logpf.descriptor(),

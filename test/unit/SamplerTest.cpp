@@ -166,7 +166,7 @@ TEST(LocalSearch, AcceptanceKernelMatchesLibTorch) {
   torch::Tensor it = iterationBuffer(12);
   auto u = torch::empty({B}, torch::kFloat32);
   program->call("gfl_uniform", {{"iteration", it}, {"u", u}},
-                {{"seed", 3.0}, {"stream", 18.0}});
+                {{"seed", 3.0}, {"stream", 18.0}, {"first", 0.0}});
   for (bool greedy : {false, true}) {
     SCOPED_TRACE(greedy ? "greedy" : "mh");
     auto accept = torch::empty({B}, torch::kBool);
@@ -186,7 +186,8 @@ TEST(LocalSearch, AcceptanceKernelMatchesLibTorch) {
                   {{"seed", 3.0},
                    {"stream", 18.0},
                    {"greedy", greedy ? 1.0 : 0.0},
-                   {"backtrack", double(K)}});
+                   {"backtrack", double(K)},
+                   {"first", 0.0}});
     // The reference in float64.
     auto d = [](const torch::Tensor &t) { return t.to(torch::kFloat64); };
     torch::Tensor a =

@@ -135,11 +135,12 @@ void EnvKernelGen::buildConditionKernel(OpBuilder &b) {
   KernelSpec spec{
       "gfl_draw_condition",
       {},
-      {i64, i64, i64},
+      {i64, i64, i64, i64},
       {rowType},
-      [&](OpBuilder &nb, Location l, Value row, ValueRange,
+      [&](OpBuilder &nb, Location l, Value index, ValueRange,
           ValueRange sc) -> SmallVector<Value> {
         Value seed = sc[0], iteration = sc[1], stream = sc[2];
+        Value row = globalRow(nb, l, index, sc[3]);
         SmallVector<Value> values;
         for (auto [index, c] : llvm::enumerate(conditions_)) {
           int64_t ci = static_cast<int64_t>(index);
@@ -172,7 +173,7 @@ void EnvKernelGen::buildConditionKernel(OpBuilder &b) {
         }
         return {nb.create<tensor::FromElementsOp>(l, rowType, values)};
       },
-      {"seed", "iteration", "stream", "cond"}};
+      {"seed", "iteration", "stream", "first", "cond"}};
   spec.bufferedScalars = {1};
   buildKernel(b, module_, loc_, spec);
 }

@@ -103,6 +103,12 @@ private:
 Value philoxUniform(OpBuilder &b, Location loc, Value seed, Value iteration,
                     Value trajectory, Value step, Value stream);
 
+/// The trajectory number Philox is keyed by: the kernel's row `index` plus
+/// `first` (i64), the number of the launch's first row. Workers of a
+/// data-parallel run each draw a share of the batch; numbering rows
+/// globally makes their draws those of one process drawing the whole batch.
+Value globalRow(OpBuilder &b, Location loc, Value index, Value first);
+
 /// One categorical draw by inverse CDF from uniform `u`.
 struct CategoricalDraw {
   Value action;        // i32; -1 when no action is valid

@@ -67,6 +67,11 @@ Value philoxUniform(OpBuilder &b, Location loc, Value seed, Value iteration,
   return b.create<arith::MulFOp>(loc, f, constF32(b, loc, 1.0 / 16777216.0));
 }
 
+Value globalRow(OpBuilder &b, Location loc, Value index, Value first) {
+  return b.create<arith::AddIOp>(
+      loc, index, b.create<arith::IndexCastOp>(loc, b.getIndexType(), first));
+}
+
 CategoricalDraw drawCategorical(OpBuilder &nb, Location l, Value logits,
                                 Value mask, int64_t numActions, Value u,
                                 Value epsilon, Value temperature) {
@@ -179,11 +184,11 @@ void EnvKernelGen::buildSampleKernel(OpBuilder &b) {
   SmallVector<Type> outputs(stateTypes_.begin(), stateTypes_.end());
   outputs.append({i32, f32, f32, i1, featType});
   // Scalars: seed, iteration, step, stream (i64); epsilon, temperature
-  // (f32). The iteration, epsilon and temperature are one-element buffers,
-  // so that a rollout captured in a CUDA graph draws new actions with the
-  // current exploration at each replay; the step and stream are fixed per
-  // recorded launch.
-  SmallVector<Type> scalars{i64, i64, i64, i64, f32, f32};
+  // (f32); first (i64, the number of row 0). The iteration, epsilon and
+  // temperature are one-element buffers, so that a rollout captured in a
+  // CUDA graph draws new actions with the current exploration at each
+  // replay; the step, stream and first row are fixed per recorded launch.
+  SmallVector<Type> scalars{i64, i64, i64, i64, f32, f32, i64};
 
   RowBody body = [&, n](OpBuilder &nb, Location l, Value index, ValueRange in,
                         ValueRange sc) -> SmallVector<Value> {
@@ -206,7 +211,8 @@ void EnvKernelGen::buildSampleKernel(OpBuilder &b) {
     }
 
     nb.setInsertionPointToStart(ifOp.elseBlock());
-    Value u = philoxUniform(nb, l, sc[0], sc[1], index, sc[2], sc[3]);
+    Value u = philoxUniform(nb, l, sc[0], sc[1], globalRow(nb, l, index, sc[6]),
+                            sc[2], sc[3]);
     CategoricalDraw d = drawCategorical(
         nb, l, logits, forwardMask(nb, l, states), numActions, u, sc[4], sc[5]);
     SmallVector<Value> next = step(nb, l, states, d.action);
@@ -224,7 +230,7 @@ void EnvKernelGen::buildSampleKernel(OpBuilder &b) {
   for (StateOp s : states_)
     names.push_back("state." + s.getName().str());
   names.append({"logits", "ended", "seed", "iteration", "step", "stream",
-                "epsilon", "temperature"});
+                "epsilon", "temperature", "first"});
   for (StateOp s : states_)
     names.push_back("next." + s.getName().str());
   names.append({"action", "log_pf", "log_q", "done", "features"});

@@ -46,8 +46,8 @@ void EnvKernelGen::buildBackwardSampleKernel(OpBuilder &b) {
   SmallVector<Type> outputs(stateTypes_.begin(), stateTypes_.end());
   outputs.append({i32, f32, i1, i1, featType});
   // Scalars: seed, iteration (a one-element buffer, as in the forward
-  // step), step, stream.
-  SmallVector<Type> scalars{i64, i64, i64, i64};
+  // step), step, stream, first (the number of row 0).
+  SmallVector<Type> scalars{i64, i64, i64, i64, i64};
 
   RowBody body = [&, n](OpBuilder &nb, Location l, Value index, ValueRange in,
                         ValueRange sc) -> SmallVector<Value> {
@@ -68,7 +68,8 @@ void EnvKernelGen::buildBackwardSampleKernel(OpBuilder &b) {
     }
 
     nb.setInsertionPointToStart(ifOp.elseBlock());
-    Value u = philoxUniform(nb, l, sc[0], sc[1], index, sc[2], sc[3]);
+    Value u = philoxUniform(nb, l, sc[0], sc[1], globalRow(nb, l, index, sc[4]),
+                            sc[2], sc[3]);
     CategoricalDraw d =
         drawCategorical(nb, l, logits, backwardMask(nb, l, states), numBackward,
                         u, constF32(nb, l, 0), constF32(nb, l, 1));
@@ -85,7 +86,8 @@ void EnvKernelGen::buildBackwardSampleKernel(OpBuilder &b) {
   SmallVector<std::string> names;
   for (StateOp s : states_)
     names.push_back("state." + s.getName().str());
-  names.append({"logits", "ended", "seed", "iteration", "step", "stream"});
+  names.append(
+      {"logits", "ended", "seed", "iteration", "step", "stream", "first"});
   for (StateOp s : states_)
     names.push_back("prev." + s.getName().str());
   names.append({"action", "log_pb", "done", "stuck", "features"});
@@ -101,14 +103,15 @@ void EnvKernelGen::buildSamplerKernels(OpBuilder &b) {
     KernelSpec spec{
         "gfl_uniform",
         {},
-        {i64, i64, i64},
+        {i64, i64, i64, i64},
         {f32},
         [](OpBuilder &nb, Location l, Value index, ValueRange,
            ValueRange sc) -> SmallVector<Value> {
           Value step = nb.create<arith::ConstantOp>(l, nb.getI64IntegerAttr(0));
-          return {philoxUniform(nb, l, sc[0], sc[1], index, step, sc[2])};
+          return {philoxUniform(nb, l, sc[0], sc[1],
+                                globalRow(nb, l, index, sc[3]), step, sc[2])};
         },
-        {"seed", "iteration", "stream", "u"}};
+        {"seed", "iteration", "stream", "first", "u"}};
     spec.bufferedScalars = {1};
     buildKernel(b, module_, loc_, spec);
   }
@@ -125,7 +128,7 @@ void EnvKernelGen::buildSamplerKernels(OpBuilder &b) {
   KernelSpec spec{
       "gfl_ls_accept",
       {f32, f32, f32, f32, f32, f32, i32, i32},
-      {i64, i64, i64, i64, i64},
+      {i64, i64, i64, i64, i64, i64},
       {i1, f32},
       [](OpBuilder &nb, Location l, Value index, ValueRange in,
          ValueRange sc) -> SmallVector<Value> {
@@ -152,7 +155,8 @@ void EnvKernelGen::buildSamplerKernels(OpBuilder &b) {
         Value logAccept = nb.create<arith::SelectOp>(
             l, reversible, nb.create<arith::MinimumFOp>(l, a, zero), negInf);
         Value step = nb.create<arith::ConstantOp>(l, nb.getI64IntegerAttr(0));
-        Value u = philoxUniform(nb, l, sc[0], sc[1], index, step, sc[2]);
+        Value u = philoxUniform(nb, l, sc[0], sc[1],
+                                globalRow(nb, l, index, sc[5]), step, sc[2]);
         Value mh =
             nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLT,
                                      nb.create<math::LogOp>(l, u), logAccept);
@@ -168,7 +172,7 @@ void EnvKernelGen::buildSamplerKernels(OpBuilder &b) {
       },
       {"log_r", "log_r_new", "log_pf", "log_pf_new", "log_pb", "log_pb_new",
        "n", "n_new", "seed", "iteration", "stream", "greedy", "backtrack",
-       "accept", "log_accept"}};
+       "first", "accept", "log_accept"}};
   spec.bufferedScalars = {1};
   buildKernel(b, module_, loc_, spec);
 }

@@ -20,7 +20,7 @@
 namespace gfl {
 
 /// The ABI version this runtime understands.
-constexpr int kRuntimeAbiVersion = 4;
+constexpr int kRuntimeAbiVersion = 5;
 
 struct KernelArg {
   std::string name;

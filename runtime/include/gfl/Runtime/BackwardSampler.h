@@ -22,6 +22,7 @@ namespace gfl {
 struct BackwardDraw {
   torch::Tensor iteration; // [1] int64 on the device
   int64_t stream = 1;      // stream::kBackward
+  int64_t first = 0;       // the number of row 0 (as ForwardDraw::first)
   torch::Tensor cond;      // [B, C] or undefined
 };
 

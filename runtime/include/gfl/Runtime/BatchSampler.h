@@ -24,6 +24,7 @@
 namespace gfl {
 
 class ConditionSampler;
+class WorkerGroup;
 class LocalSearch;
 class ReplayBuffer;
 
@@ -31,14 +32,23 @@ class BatchSampler {
 public:
   /// `loss` scores local-search proposals; end checks and the length guard
   /// as for ForwardSampler.
+  /// `workers`: the workers of a data-parallel run, which shard the
+  /// replay buffers (null in one process).
   BatchSampler(const Program &program, Model &model, const TrajectoryLoss &loss,
-               int64_t endCheckEvery, int64_t maxSteps);
+               int64_t endCheckEvery, int64_t maxSteps,
+               WorkerGroup *workers = nullptr);
   ~BatchSampler();
 
   /// Writes the iteration and the exploration scheduled for it into the
   /// device buffers the kernels read (so that a CUDA graph replay sees
   /// them).
   void setIteration(int64_t iteration);
+
+  /// The number, in the whole batch, of this process's row 0: a worker of a
+  /// data-parallel run draws rows [first, first + its share) of every
+  /// batch, with the random numbers one process drawing them all would use.
+  void setFirstRow(int64_t first) { first_ = first; }
+  int64_t firstRow() const { return first_; }
 
   /// The training batch at the iteration set last: `batch` trajectories
   /// (more with `keep_originals` local search). With `steps` > 0 the
@@ -62,8 +72,13 @@ public:
   const torch::Tensor &iteration() const { return iteration_; }
 
   /// The replay buffers' sizes and the local search's acceptance per round
-  /// in the last batch, as JSON; empty for an on-policy sampler.
+  /// in the last batch, as JSON; empty for an on-policy sampler. In a
+  /// data-parallel run, of the whole run after gatherStats().
   std::string statsJson() const;
+  /// Sums the buffers' sizes and averages the acceptance over the workers,
+  /// this one's weighted by `share` (its part of the batch's rows), for the
+  /// next statsJson(). A collective.
+  void gatherStats(WorkerGroup &workers, double share);
 
   /// Replay buffers (the rest of the sampler is a function of the seed and
   /// iteration).
@@ -79,6 +94,8 @@ private:
   std::unique_ptr<LocalSearch> localSearch_;
   torch::Tensor iteration_, epsilon_, temperature_; // [1] on the device
   torch::Tensor acceptance_; // [rounds] of the last local search
+  std::vector<int64_t> replaySizes_; // over every worker (gatherStats)
+  int64_t first_ = 0;
 };
 
 } // namespace gfl

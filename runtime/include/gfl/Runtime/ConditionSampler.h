@@ -27,9 +27,11 @@ public:
 
   /// True when the environment declares conditions.
   bool active() const { return !program_.env().conditions.empty(); }
-  /// Conditions [batch, C] for trajectories 0..batch-1 at the iteration in
-  /// `iteration` ([1] on the device); undefined when none are declared.
-  torch::Tensor draw(int64_t batch, const torch::Tensor &iteration) const;
+  /// Conditions [batch, C] for trajectories first..first+batch-1 at the
+  /// iteration in `iteration` ([1] on the device); undefined when none are
+  /// declared.
+  torch::Tensor draw(int64_t batch, const torch::Tensor &iteration,
+                     int64_t first = 0) const;
 
   /// One condition row [C] from `NAME=V[,V...]` settings, the declared
   /// values for the names not given; undefined without conditions. Throws

@@ -40,6 +40,9 @@ struct ForwardDraw {
   /// [1] float32 each on the device: exploration of the behaviour policy.
   torch::Tensor epsilon, temperature;
   int64_t stream = stream::kForward;
+  /// The number of row 0 in the whole batch (the workers of a data-parallel
+  /// run each draw a share): Philox is keyed by first + row.
+  int64_t first = 0;
   /// > 0: take exactly this many steps and read nothing back (the padded
   /// rollout a CUDA graph records); it must cover the longest trajectory.
   int64_t steps = 0;

@@ -34,17 +34,20 @@ public:
     torch::Tensor acceptance; // [rounds] float: accepted share per round
   };
   /// Refines the trajectories of `batch` (their terminal states and
-  /// conditions are what matters) at the iteration in `iteration`.
-  Result refine(const Rollout &batch, const torch::Tensor &iteration) const;
+  /// conditions are what matters) at the iteration in `iteration`; `first`
+  /// numbers its row 0 (ForwardDraw::first).
+  Result refine(const Rollout &batch, const torch::Tensor &iteration,
+                int64_t first = 0) const;
 
   /// One round's proposal and decision, exposed for tests: `tau` is a full
   /// trajectory per row; returns tau' and fills `accept` [B] bool and
   /// `logAccept` [B].
   Rollout propose(const Rollout &tau, const torch::Tensor &iteration,
-                  int64_t round) const;
+                  int64_t round, int64_t first = 0) const;
   torch::Tensor accept(const Rollout &tau, const Rollout &proposal,
                        const torch::Tensor &iteration, int64_t round,
-                       torch::Tensor *logAccept = nullptr) const;
+                       torch::Tensor *logAccept = nullptr,
+                       int64_t first = 0) const;
 
 private:
   const Program &program_;

@@ -35,6 +35,7 @@ struct Profile {
   double objective = 0; // compiled policy log-prob and objective kernels
   double optimizer = 0;
   double graph = 0; // replays of the recorded rollout, networks and objective
+  double allreduce = 0; // waiting for the gradients summed over the workers
   int64_t iterations = 0;
   int64_t trajectories = 0;
   std::string json() const;

@@ -168,6 +168,8 @@ void callKernel(const Kernel &kernel,
                 const std::map<std::string, double> &scalars = {},
                 const cuda::Module *gpu = nullptr);
 
+class WorkerGroup;
+
 class Program {
 public:
   /// Loads and validates an artifact; nullptr with a one-line `error`.
@@ -253,6 +255,12 @@ public:
   /// [B] bool: the rows of `s` with a field value outside its domain.
   torch::Tensor outsideDomains(const State &s) const;
 
+  /// The workers of a data-parallel run, each holding a share of every
+  /// batch: batch collectives (batch_mean, batch_sum) reduce over all of
+  /// them. Null in one process.
+  void setWorkers(WorkerGroup *workers) { workers_ = workers; }
+  WorkerGroup *workers() const { return workers_; }
+
 private:
   Program() = default;
   /// Runs env kernel `kernel` on the states `s` into a new tensor, its
@@ -265,6 +273,7 @@ private:
   std::unique_ptr<Artifact> artifact_;
   torch::Device device_{torch::kCPU};
   bool domainsProven_ = false;
+  WorkerGroup *workers_ = nullptr;
   std::unique_ptr<cuda::Module> gpu_;
   EnvSpec env_;
   std::vector<NetSpec> nets_;

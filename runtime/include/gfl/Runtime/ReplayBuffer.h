@@ -22,7 +22,11 @@ class ReplayBuffer {
 public:
   /// Throws std::runtime_error when the buffer cannot fit in the memory of
   /// the program's device.
-  ReplayBuffer(const Program &program, const ReplaySpec &spec, size_t index);
+  /// In a data-parallel run (`workers`), each worker holds a shard of
+  /// the buffer: its share of the capacity (split as batches are), filled
+  /// with the terminal states of its own share of the batches.
+  ReplayBuffer(const Program &program, const ReplaySpec &spec, size_t index,
+               WorkerGroup *workers = nullptr);
 
   int64_t size() const { return size_; }
   const ReplaySpec &spec() const { return spec_; }
@@ -30,7 +34,8 @@ public:
   /// batch), none while the buffer is empty.
   int64_t share(int64_t batch) const;
   /// Draws `count` terminal states for batch rows [firstRow, firstRow +
-  /// count) at the iteration in `iteration` ([1] on the device).
+  /// count) (numbered in the whole batch, see ForwardDraw::first) at the
+  /// iteration in `iteration` ([1] on the device).
   State draw(int64_t count, int64_t firstRow,
              const torch::Tensor &iteration) const;
   /// Inserts terminal states [n, ...] with their log-rewards [n].
@@ -40,8 +45,12 @@ public:
   State states() const;
   torch::Tensor logRewards() const;
 
+  /// A checkpoint holds the whole buffer: every worker's shard in rank
+  /// order (a collective: every worker calls save). Loading with M
+  /// workers, worker r takes the held states r, r + M, r + 2M, ...
   void save(Checkpoint &c) const;
   void load(const Checkpoint &c);
+  int64_t capacity() const { return capacity_; }
 
   /// Bytes one held state takes (its fields and its log-reward).
   static int64_t bytesPerState(const Program &program);
@@ -56,6 +65,8 @@ private:
   const Program &program_;
   ReplaySpec spec_;
   size_t index_;
+  WorkerGroup *workers_;
+  int64_t capacity_;   // this worker's shard
   State data_;         // [capacity, ...] per field
   torch::Tensor logR_; // [capacity]
   int64_t size_ = 0;   // rows held

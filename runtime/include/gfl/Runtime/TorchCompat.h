@@ -76,4 +76,56 @@ inline void stopAllocatingToPool(c10::DeviceIndex device,
 
 } // namespace gfl::compat
 
+// c10d (WorkerGroup.cpp alone defines GFL_COMPAT_C10D: its headers are
+// heavy). LibTorch's CMake config may or may not define the USE_C10D_*
+// macros its headers test; CMake defines GFL_C10D_NCCL where NCCL's header
+// was found.
+#ifdef GFL_COMPAT_C10D
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO 1
+#endif
+#if defined(GFL_C10D_NCCL) && !defined(USE_C10D_NCCL)
+#define USE_C10D_NCCL 1
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef GFL_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace gfl::compat {
+
+/// The class c10d's per-backend process groups derive from: ProcessGroup in
+/// 1.x, Backend in 2.x.
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
+
+constexpr bool hasNccl() {
+#ifdef GFL_C10D_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+inline c10::intrusive_ptr<CollectiveBackend>
+makeNcclGroup(const c10::intrusive_ptr<c10d::Store> &store, int rank, int size,
+              std::chrono::milliseconds timeout) {
+#ifdef GFL_C10D_NCCL
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = timeout;
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size,
+                                                     options);
+#else
+  (void)store, (void)rank, (void)size, (void)timeout;
+  throw std::runtime_error("this LibTorch has no NCCL");
+#endif
+}
+
+} // namespace gfl::compat
+#endif // GFL_COMPAT_C10D
+
 #endif // GFL_RUNTIME_TORCHCOMPAT_H

@@ -12,6 +12,11 @@
 //   4. every `eval every` iterations, exact metrics (Evaluator) and a
 //      checkpoint (Checkpoint).
 //
+// In a data-parallel run (TrainerOptions::workers) each worker draws its
+// share of the batch (the rows a single process would number the same),
+// gradients and the loss are summed over the workers (GradientSync), and
+// worker 0 alone evaluates and writes metrics and checkpoints.
+//
 // Everything runs on the program's device (Program::useDevice). On a GPU an
 // iteration reads nothing back to the host but one "have all trajectories
 // ended?" per few sampling steps. Where the longest trajectory is known
@@ -57,9 +62,12 @@ struct TrainerOptions {
   /// The condition [C] exact metrics are computed at during training (the
   /// declared values where undefined).
   torch::Tensor evalCondition;
+  /// The workers of a data-parallel run (null: one process).
+  WorkerGroup *workers = nullptr;
 };
 
 class CudaGraph;
+class GradientSync;
 
 class Trainer {
 public:
@@ -102,6 +110,8 @@ public:
   /// iteration set last: a function of the seed and iteration.
   torch::Tensor minibatchOrder(int64_t epoch, int64_t rows) const;
   const Profile &profile() const { return profile_; }
+  /// In a data-parallel run every worker calls it (the replay shards are
+  /// gathered) and worker 0 writes the file.
   void saveCheckpoint(const std::string &path, int64_t iteration) const;
   /// Loads a checkpoint; returns the iteration it was written at.
   int64_t loadCheckpoint(const std::string &path);
@@ -120,6 +130,12 @@ private:
   void step(int64_t iteration);
   /// Marks the terminal states of `r` as sampled (for modes found).
   void markSeen(const Rollout &r);
+  /// Worker 0 evaluates and writes files; every worker in one process.
+  bool writesFiles() const;
+  /// Makes every worker's sampled states the union of all of theirs.
+  void gatherSeen();
+  /// Throws when the workers' parameters are not bit-identical.
+  void checkReplicas(int64_t iteration);
   /// Iteration `it` through the CUDA graph, recording it first; false when
   /// the recording fails (training goes on without graphs).
   bool replayGraph(int64_t it);
@@ -137,6 +153,10 @@ private:
   torch::Tensor modeCodes_; // the evaluator's modes, on the device
   int64_t horizon_ = 0;
   std::unique_ptr<CudaGraph> graph_;
+  WorkerGroup *workers_ = nullptr;
+  std::unique_ptr<GradientSync> gradSync_;
+  int64_t localBatch_ = 0;                   // this worker's rows of each batch
+  double share_ = 1;                         // localBatch_ / batch
   torch::Tensor graphLoss_, graphLogReward_; // written by each replay
   double wallOffset_ = 0;                    // seconds trained before a resume
   Profile profile_;
