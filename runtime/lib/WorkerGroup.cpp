@@ -86,6 +86,7 @@ std::string reasonOf(const std::exception &e) {
   return e.what();
 }
 
+#ifdef GFL_C10D_GLOO
 /// Gloo binds the address it is told: the loopback one for one-machine
 /// runs, GLOO_SOCKET_IFNAME's interface where set, else the host's name.
 std::shared_ptr<::gloo::transport::Device>
@@ -97,6 +98,7 @@ glooDevice(const LaunchEnvironment &launch) {
     return c10d::ProcessGroupGloo::createDeviceForHostname(a);
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 } // namespace
 
@@ -114,13 +116,20 @@ WorkerGroup::WorkerGroup(const LaunchEnvironment &launch,
     : impl_(std::make_unique<Impl>()), launch_(launch),
       backend_(options.backend), timeout_(options.timeout) {
   if (backend_.empty())
-    backend_ = device.is_cuda() ? "nccl" : "gloo";
+    backend_ = device.is_cuda() && compat::hasNccl() ? "nccl" : "gloo";
   if (backend_ != "gloo" && backend_ != "nccl")
     throw std::runtime_error("unknown backend '" + backend_ +
                              "' (gloo or nccl)");
   if (backend_ == "nccl" && !compat::hasNccl())
-    throw std::runtime_error("--backend nccl: this gfl-run's LibTorch has no "
-                             "NCCL (use gloo)");
+    throw std::runtime_error("--backend nccl: this gfl-run was built without "
+                             "NCCL (its LibTorch has none, or nccl.h was not "
+                             "found); use gloo");
+  if (backend_ == "gloo" && !compat::hasGloo())
+    throw std::runtime_error("--backend gloo: this gfl-run was built without "
+                             "Gloo's headers (Debian: libgloo-dev)" +
+                             std::string(compat::hasNccl() && !device.is_cuda()
+                                             ? "; NCCL needs --device cuda"
+                                             : ""));
   if (backend_ == "nccl" && !device.is_cuda())
     throw std::runtime_error("--backend nccl needs --device cuda");
   std::string rendezvous = "the rendezvous at " + launch.masterAddr + ":" +
@@ -134,10 +143,12 @@ WorkerGroup::WorkerGroup(const LaunchEnvironment &launch,
     so.timeout = timeout_;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(launch.masterAddr, so);
     if (backend_ == "gloo") {
+#ifdef GFL_C10D_GLOO
       auto o = c10d::ProcessGroupGloo::Options::create(timeout_);
       o->devices.push_back(glooDevice(launch));
       impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
           impl_->store, launch.rank, launch.worldSize, o);
+#endif
     } else {
       impl_->group = compat::makeNcclGroup(impl_->store, launch.rank,
                                            launch.worldSize, timeout_);
@@ -231,7 +242,7 @@ void WorkerGroup::barrier() {
 bool distributedAvailable(std::string *why) {
   if (why)
     *why = "this gfl-run was built without LibTorch's distributed layer "
-           "(c10d with Gloo: install libgloo-dev and build again)";
+           "(c10d with Gloo or NCCL: install libgloo-dev and build again)";
   return false;
 }
 

@@ -77,19 +77,26 @@ inline void stopAllocatingToPool(c10::DeviceIndex device,
 } // namespace gfl::compat
 
 // c10d (WorkerGroup.cpp alone defines GFL_COMPAT_C10D: its headers are
-// heavy). LibTorch's CMake config may or may not define the USE_C10D_*
-// macros its headers test; CMake defines GFL_C10D_NCCL where NCCL's header
-// was found.
+// heavy). CMake defines GFL_C10D_GLOO and GFL_C10D_NCCL where the backend's
+// headers were found; LibTorch's CMake config may or may not define the
+// USE_C10D_* macros c10d's headers test.
 #ifdef GFL_COMPAT_C10D
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef GFL_C10D_GLOO
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
 #endif
-#if defined(GFL_C10D_NCCL) && !defined(USE_C10D_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef GFL_C10D_NCCL
+#ifndef USE_C10D_NCCL
 #define USE_C10D_NCCL 1
 #endif
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef GFL_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -105,6 +112,14 @@ using CollectiveBackend = c10d::ProcessGroup;
 
 constexpr bool hasNccl() {
 #ifdef GFL_C10D_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+constexpr bool hasGloo() {
+#ifdef GFL_C10D_GLOO
   return true;
 #else
   return false;
