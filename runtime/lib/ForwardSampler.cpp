@@ -45,8 +45,25 @@ Rollout ForwardSampler::sample(const State &start,
   // each step took outside them, checked once after the rollout.
   bool checkDomains = program_.stepsMayLeaveDomains();
   std::vector<torch::Tensor> outside;
+  // On the CPU the policy runs only on the trajectories still running (the
+  // kernel does not read an ended row's logits); a GPU keeps fixed shapes
+  // (CUDA graphs) and reads nothing back per step.
+  bool compact = !program_.device().is_cuda();
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
-    torch::Tensor logits = model_->policyLogits(feats, draw.cond);
+    torch::Tensor logits;
+    torch::Tensor running =
+        compact ? ended.logical_not().nonzero().reshape({-1}) : torch::Tensor();
+    if (!compact || running.size(0) == batch) {
+      logits = model_->policyLogits(feats, draw.cond);
+    } else {
+      torch::Tensor cond = draw.cond.defined()
+                               ? draw.cond.index_select(0, running)
+                               : torch::Tensor();
+      logits = torch::zeros({batch, env.numActions}, opts(torch::kFloat32))
+                   .index_copy_(0, running,
+                                model_->policyLogits(
+                                    feats.index_select(0, running), cond));
+    }
     State next = program_.emptyState(batch);
     auto action = torch::empty({batch}, opts(torch::kInt32));
     auto logPf = torch::empty({batch}, opts(torch::kFloat32));

@@ -19,9 +19,39 @@ struct Visited {
   torch::Tensor actions;  // [N] int32
   torch::Tensor next;     // [N] int64: the row of the successor
   torch::Tensor cond;     // [N, C] or undefined
+  /// [M] int64: the rows that are states of their trajectory (s_0 .. s_L
+  /// after L actions, the exit included); undefined: all of them.
+  torch::Tensor live;
 };
 
-Visited visit(const Program &program, const Rollout &r) {
+/// The rows of `r` that are states of their trajectory: the rows after a
+/// trajectory's end repeat its last state, and every kernel masks them.
+torch::Tensor liveRows(const Program &program, const Rollout &r) {
+  int64_t T1 = r.steps + 1;
+  torch::Tensor taken = r.actions.ge(0).sum(1, /*keepdim=*/true); // [B, 1]
+  torch::Tensor k = torch::arange(T1, program.options(torch::kInt64));
+  return k.unsqueeze(0).le(taken).reshape({-1}).nonzero().reshape({-1});
+}
+
+/// Networks `nets` on the visited states. With `v.live`, only on those
+/// rows (the rest get zeros, which nothing reads): the networks' cost is
+/// their rows, and padding is about half of them on a trained sampler.
+std::map<std::string, torch::Tensor>
+runNetworks(Model &model, const Visited &v, const std::set<std::string> &nets) {
+  if (!v.live.defined())
+    return model->forward(v.features, v.cond, nets);
+  torch::Tensor cond =
+      v.cond.defined() ? v.cond.index_select(0, v.live) : torch::Tensor();
+  auto outs = model->forward(v.features.index_select(0, v.live), cond, nets);
+  for (auto &[name, out] : outs) {
+    std::vector<int64_t> shape = out.sizes().vec();
+    shape[0] = v.rows;
+    out = torch::zeros(shape, out.options()).index_copy(0, v.live, out);
+  }
+  return outs;
+}
+
+Visited visit(const Program &program, const Rollout &r, bool pack) {
   const EnvSpec &env = program.env();
   int64_t B = r.batch, T1 = r.steps + 1, N = B * T1;
   Visited v;
@@ -39,6 +69,11 @@ Visited visit(const Program &program, const Rollout &r) {
   v.actions = r.actions.reshape({N}).contiguous();
   if (r.cond.defined())
     v.cond = r.cond.repeat_interleave(T1, 0);
+  if (pack) {
+    v.live = liveRows(program, r);
+    if (v.live.size(0) == N)
+      v.live = torch::Tensor(); // nothing to leave out
+  }
   return v;
 }
 
@@ -104,6 +139,14 @@ TrajectoryLoss::TrajectoryLoss(const Program &program, Model &model)
     targetNets_.insert("value");
 }
 
+bool TrajectoryLoss::packs() const {
+  if (packing_ != Packing::Auto)
+    return packing_ == Packing::Packed;
+  // A GPU keeps fixed shapes, which CUDA graphs replay; the networks of a
+  // CPU see only the rows of states that exist.
+  return !program_.device().is_cuda();
+}
+
 bool TrajectoryLoss::takes(const std::string &name) const {
   return program_.kernelHasArg("gfl_obj_" + program_.train().objective, name);
 }
@@ -112,8 +155,8 @@ StepLogProbs TrajectoryLoss::logProbs(const Rollout &r) const {
   torch::NoGradGuard noGrad;
   const EnvSpec &env = program_.env();
   int64_t B = r.batch, T1 = r.steps + 1;
-  Visited v = visit(program_, r);
-  auto outs = model_->forward(v.features, v.cond, {"pf", "pb"});
+  Visited v = visit(program_, r, packs());
+  auto outs = runNetworks(model_, v, {"pf", "pb"});
   torch::Tensor pf = model_->logits(outs, "pf", v.rows, v.features.options());
   StepLogProbs lp;
   lp.forward =
@@ -128,10 +171,10 @@ StepLogProbs TrajectoryLoss::logProbs(const Rollout &r) const {
 torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
   const EnvSpec &env = program_.env();
   int64_t B = r.batch, T1 = r.steps + 1;
-  Visited v = visit(program_, r);
+  Visited v = visit(program_, r, packs());
   int64_t N = v.rows;
   torch::Tensor fmask = program_.forwardMask(v.states);
-  auto outs = model_->forward(v.features, v.cond, onlineNets_);
+  auto outs = runNetworks(model_, v, onlineNets_);
   torch::Tensor pfLogits = model_->logits(outs, "pf", N, v.features.options());
   // The network outputs the objective reads, as [B, T+1] rows.
   std::map<std::string, torch::Tensor> learned, data;
@@ -205,7 +248,7 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
       throw std::runtime_error("the objective reads a target network, but "
                                "the train block declares none");
     torch::NoGradGuard noGrad;
-    auto touts = (*target_)->forward(v.features, v.cond, targetNets_);
+    auto touts = runNetworks(*target_, v, targetNets_);
     if (targetNets_.count("pf")) {
       torch::Tensor tl =
           (*target_)->logits(touts, "pf", N, v.features.options());

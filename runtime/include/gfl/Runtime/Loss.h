@@ -43,14 +43,26 @@ public:
   /// The target networks update rules read (`t.*_target`).
   void setTarget(Model *target) { target_ = target; }
 
+  /// Which visited rows the networks run on. Padded: all B x (T+1) rows of
+  /// the rollout (fixed shapes, which CUDA graphs need); packed: only the
+  /// rows of states that exist (s_0 .. s_L of each trajectory), the others
+  /// left at zero for the kernels, which mask them. Auto: packed on the
+  /// CPU, padded on a GPU.
+  enum class Packing { Auto, Packed, Padded };
+  void setPacking(Packing p) { packing_ = p; }
+  /// The networks the loss runs on the visited states.
+  const std::set<std::string> &networks() const { return onlineNets_; }
+
 private:
   bool reads(const std::string &name) const { return reads_.count(name); }
+  bool packs() const;
   /// True when the objective kernel takes data input `name`.
   bool takes(const std::string &name) const;
 
   const Program &program_;
   Model &model_;
   Model *target_ = nullptr;
+  Packing packing_ = Packing::Auto;
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
   std::set<std::string> reads_;    // network outputs the objective reads
   bool readsEdgeFlows_ = false;    // log_in_flow, log_out_flow, log_exit_flow

@@ -89,6 +89,7 @@ public:
   Rollout trainingBatch(int64_t iteration);
   /// The batch loss (mean over trajectories), differentiable.
   torch::Tensor loss(const Rollout &r) { return (*loss_)(r); }
+  TrajectoryLoss &trajectoryLoss() { return *loss_; }
   /// log P_F and log P_B of every transition under the current networks.
   StepLogProbs logProbs(const Rollout &r) const { return loss_->logProbs(r); }
 
