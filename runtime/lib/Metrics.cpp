@@ -51,7 +51,10 @@ std::string Profile::json() const {
      << ",\"objective\":" << 1e3 * objective / n
      << ",\"optimizer\":" << 1e3 * optimizer / n
      << ",\"graph\":" << 1e3 * graph / n
-     << ",\"allreduce\":" << 1e3 * allreduce / n << "}}";
+     << ",\"allreduce\":" << 1e3 * allreduce / n << "}"
+     << ",\"live_rows\":" << liveRows / n
+     << ",\"padded_rows\":" << paddedRows / n
+     << ",\"gemm_floor_ms\":" << gemmFloorMs << "}";
   return os.str();
 }
 

@@ -277,6 +277,10 @@ Metrics Trainer::run() {
       sampler_->setIteration(it);
       Rollout r = sampler_->draw(localBatch_, graphs ? horizon_ : 0);
       trained = r.batch; // more than the batch with keep_originals
+      if (options_.profile) {
+        profile_.liveRows += r.actions.ge(0).sum().item<int64_t>() + r.batch;
+        profile_.paddedRows += r.batch * (r.steps + 1);
+      }
       markSeen(r);
       logReward = r.logReward;
       syncForProfile();
@@ -353,6 +357,36 @@ void Trainer::step(int64_t iteration) {
   targets_->afterStep();
   syncForProfile();
   profile_.optimizer += seconds(t0);
+}
+
+double Trainer::measureGemmFloor() {
+  int64_t rows =
+      profile_.iterations > 0
+          ? std::max<int64_t>(1, profile_.liveRows / profile_.iterations)
+          : localBatch_;
+  torch::Tensor x = torch::rand({rows, program_.env().featureSize},
+                                program_.options(torch::kFloat32));
+  torch::Tensor cond;
+  if (!program_.env().conditions.empty())
+    cond = program_.defaultCondition(rows);
+  auto once = [&] {
+    torch::Tensor total = torch::zeros({}, x.options());
+    for (auto &[name, out] : model_->forward(x, cond, loss_->networks()))
+      total = total + out.sum();
+    total.backward();
+  };
+  for (int k = 0; k < 3; ++k)
+    once();
+  syncForProfile();
+  const int reps = 20;
+  auto t0 = Clock::now();
+  for (int k = 0; k < reps; ++k)
+    once();
+  if (program_.device().is_cuda())
+    torch::cuda::synchronize();
+  dropGradients();
+  profile_.gemmFloorMs = 1e3 * seconds(t0) / reps;
+  return profile_.gemmFloorMs;
 }
 
 torch::Tensor Trainer::minibatchOrder(int64_t epoch, int64_t rows) const {

@@ -554,8 +554,10 @@ int run(const Options &o) {
     if (!leader)
       return 0;
     printMetrics(m);
-    if (o.profile)
+    if (o.profile) {
+      trainer.measureGemmFloor();
       std::cerr << "profile " << trainer.profile().json() << std::endl;
+    }
     return 0;
   }
   if (o.checkpoint.empty())

@@ -38,6 +38,12 @@ struct Profile {
   double allreduce = 0; // waiting for the gradients summed over the workers
   int64_t iterations = 0;
   int64_t trajectories = 0;
+  /// Rows of states that exist (s_0 .. s_L of each trajectory) and rows of
+  /// the padded B x (T+1) grids, summed over iterations (with --profile).
+  int64_t liveRows = 0, paddedRows = 0;
+  /// The networks' forward and backward over an iteration's mean live rows
+  /// alone, in ms (Trainer::measureGemmFloor; 0 when not measured).
+  double gemmFloorMs = 0;
   std::string json() const;
 };
 

@@ -111,6 +111,11 @@ public:
   /// iteration set last: a function of the seed and iteration.
   torch::Tensor minibatchOrder(int64_t epoch, int64_t rows) const;
   const Profile &profile() const { return profile_; }
+  /// Times the networks the loss runs, forward and backward, over as many
+  /// rows as an iteration's states that exist (the mean so far; the batch
+  /// before training): the floor the networks' GEMMs set. Stores it in
+  /// the profile and returns it, in ms.
+  double measureGemmFloor();
   /// In a data-parallel run every worker calls it (the replay shards are
   /// gathered) and worker 0 writes the file.
   void saveCheckpoint(const std::string &path, int64_t iteration) const;
