@@ -10,11 +10,22 @@ split into rollout, networks, objective and optimizer:
                            with CUDA graphs (gfl-run's default) and without
                            (--cuda-graph off; the split is of that run).
 
-Where torchgfn imports (give its Python with --peer-python, default: this
-interpreter), runs its hypergrid TB at the same settings and device in the
-same run and prints the ratio. Artifacts are compiled with gflc, or taken
-from --artifacts DIR (hg_D<d>_H<h>.gflx; scripts/gpu-prepare.sh makes them
-for machines without the compiler).
+Peers run at the same settings and device in the same run, each with the
+same features as gfl (one-hot per coordinate): torchgfn (its
+KHotPreprocessor; give its Python with --peer-python, default: this
+interpreter) and, on the CPU, gfnx (JAX; its hypergrid and a TB step
+through its public API, bench/gfnx_hypergrid.py; its Python with
+--gfnx-python). Each prints its ratio to gfl where it imports.
+
+Each gfl row also gives the GEMM floor measured in the same run: the same
+networks' forward and backward, with the same LibTorch, over as many rows
+as an iteration's states that exist (gfl-run --profile), gfl's time over
+it, the rows the networks saw against the padded grid's, and gfl-run's
+peak resident memory.
+
+Artifacts are compiled with gflc, or taken from --artifacts DIR
+(hg_D<d>_H<h>.gflx; scripts/gpu-prepare.sh makes them for machines without
+the compiler).
 
     python3 bench/hypergrid.py [--device cuda] [--iterations 200]
 
@@ -23,6 +34,7 @@ Figures, not tests: nothing here asserts a speed.
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -61,6 +73,8 @@ def artifact_for(args, ndim, height, tmp):
 
 
 def gfl_run(args, artifact, batch, workdir, extra=()):
+    """gfl-run's --profile JSON, with its peak resident memory (MiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     out = subprocess.run(
         [os.path.join(args.bin, "gfl-run"), "train", artifact,
          "--device", args.device, "--out", workdir,
@@ -71,7 +85,12 @@ def gfl_run(args, artifact, batch, workdir, extra=()):
     if out.returncode != 0:
         sys.exit("gfl-run failed: " + out.stderr.strip())
     line = [l for l in out.stderr.splitlines() if l.startswith("profile ")][-1]
-    return json.loads(line[len("profile "):])
+    profile = json.loads(line[len("profile "):])
+    # ru_maxrss of the children is the largest so far: exact for the first
+    # run, a lower bound of later ones when an earlier one was larger.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    profile["peak_rss_mib"] = after / 1024.0 if after > before else None
+    return profile
 
 
 def peer(args, ndim, height, batch):
@@ -86,6 +105,19 @@ def peer(args, ndim, height, batch):
     return json.loads(proc.stdout.strip().splitlines()[-1]), None
 
 
+def gfnx(args, ndim, height, batch):
+    if args.device != "cpu":
+        return None, ["CPU only here"]
+    script = os.path.join(ROOT, "bench", "gfnx_hypergrid.py")
+    proc = subprocess.run(
+        [args.gfnx_python, script, "--ndim", str(ndim), "--height",
+         str(height), "--batch", str(batch), "--iterations",
+         str(args.iterations)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None, proc.stderr.strip().splitlines()[-1:] or ["failed"]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", choices=sorted(SETTINGS), default="cpu")
@@ -94,6 +126,7 @@ def main():
                     help="where gfl-run (and gflc) are")
     ap.add_argument("--artifacts", help="prebuilt hg_D<d>_H<h>.gflx")
     ap.add_argument("--peer-python", default=sys.executable)
+    ap.add_argument("--gfnx-python", default=sys.executable)
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
 
@@ -110,31 +143,52 @@ def main():
             eager = g
         p, why = (None, ["skipped"]) if args.no_peer else peer(
             args, ndim, height, batch)
-        rows.append((ndim, height, batch, g, eager, p, why))
+        x, xwhy = (None, ["skipped"]) if args.no_peer else gfnx(
+            args, ndim, height, batch)
+        rows.append((ndim, height, batch, g, eager, p, why, x, xwhy))
 
-    print("hypergrid, trajectory balance, MLP 256x2, %d iterations, %s"
+    print("hypergrid, trajectory balance, MLP 256x2, %d iterations, %s; "
+          "peers with gfl's features (one-hot per coordinate)"
           % (args.iterations, args.device))
     gpu = args.device == "cuda"
-    print("%-8s %5s | %9s %10s |%s %7s %8s %9s %9s |%s %9s %s" % (
-        "env", "batch", "gfl ms/it", "gfl traj/s",
-        " no graph |" if gpu else "", "rollout", "networks",
-        "objective", "optimizer",
-        " published ms/it: torchgfn  gfnx |" if gpu else "",
-        "torchgfn", "speedup"))
-    for ndim, height, batch, g, eager, p, why in rows:
+    print("%-8s %5s | %9s %10s |%s %7s %8s %9s %9s | %6s %10s %6s %7s |%s "
+          "%9s %8s | %9s %8s" % (
+              "env", "batch", "gfl ms/it", "gfl traj/s",
+              " no graph |" if gpu else "", "rollout", "networks",
+              "objective", "optimizer", "floor", "x floor", "rows",
+              "RSS MiB",
+              " published ms/it: torchgfn  gfnx |" if gpu else "",
+              "torchgfn", "speedup", "gfnx", "speedup"))
+    for ndim, height, batch, g, eager, p, why, x, xwhy in rows:
         s = eager["split_ms"]
-        peer_ms = "%.2f" % p["ms_per_iteration"] if p else "-"
-        ratio = ("%.1fx" % (p["ms_per_iteration"] / g["ms_per_iteration"])
-                 if p else "(torchgfn: %s)" % " ".join(why))
+        ms = g["ms_per_iteration"]
+
+        def ratio(peer_result, reasons, name):
+            if not peer_result:
+                return "-", "(%s: %s)" % (name, " ".join(reasons))
+            return ("%.2f" % peer_result["ms_per_iteration"],
+                    "%.1fx" % (peer_result["ms_per_iteration"] / ms))
+        tg_ms, tg_ratio = ratio(p, why, "torchgfn")
+        gx_ms, gx_ratio = ratio(x, xwhy, "gfnx")
         published = ""
         if gpu:
             published = " %26.1f %5.1f |" % PUBLISHED_GPU[(ndim, height, batch)]
         no_graph = " %8.2f |" % eager["ms_per_iteration"] if gpu else ""
-        print("%-8s %5d | %9.2f %10.0f |%s %7.2f %8.2f %9.3f %9.2f |%s %9s %s"
-              % ("%dD H%d" % (ndim, height), batch, g["ms_per_iteration"],
+        floor = g.get("gemm_floor_ms", 0)
+        rows_seen = "%.0f%%" % (100.0 * g["live_rows"] / g["padded_rows"]) \
+            if g.get("padded_rows") else "-"
+        rss = "%.0f" % g["peak_rss_mib"] if g.get("peak_rss_mib") else "-"
+        print("%-8s %5d | %9.2f %10.0f |%s %7.2f %8.2f %9.3f %9.2f | %6.2f "
+              "%9.2fx %6s %7s |%s %9s %8s | %9s %8s"
+              % ("%dD H%d" % (ndim, height), batch, ms,
                  g["trajectories_per_s"], no_graph, s["rollout"],
-                 s["networks"], s["objective"], s["optimizer"], published,
-                 peer_ms, ratio))
+                 s["networks"], s["objective"], s["optimizer"], floor,
+                 ms / floor if floor else float("nan"), rows_seen, rss,
+                 published, tg_ms, tg_ratio, gx_ms, gx_ratio))
+    print("floor: the networks' forward+backward over an iteration's live "
+          "rows, same LibTorch, same run; rows: live rows over the padded "
+          "B x (T+1) grid's")
+
 
 if __name__ == "__main__":
     main()

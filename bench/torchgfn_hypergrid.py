@@ -3,8 +3,8 @@
 
 This is a peer benchmark: it only calls torchgfn's public API, so that the
 numbers can be put next to another GFlowNet trainer measured on the same
-problem (HyperGrid, original reward R0=0.1, R1=0.5, R2=2.0, one-hot inputs,
-forward MLP 2x256 ReLU, uniform backward policy, learned log Z, Adam with
+problem (HyperGrid, original reward R0=0.1, R1=0.5, R2=2.0, forward MLP 2x256
+ReLU, uniform backward policy, learned log Z, Adam with
 lr 1e-3 for the policy and 0.1 for log Z, on-policy sampling).
 
 One iteration = sample B trajectories with the current forward policy,
@@ -19,6 +19,12 @@ mode: the forward-policy evaluation is then part of the "sample" phase.
 With ``--recompute-logprobs`` sampling runs under ``torch.no_grad()`` and
 the loss re-evaluates the forward policy on the whole batch of trajectories,
 which moves that work into the "loss" phase.
+
+Features: by default torchgfn's ``KHotPreprocessor``, a one-hot of each
+coordinate (D*H inputs), the encoding gfl's hypergrid example feeds
+(``onehot(x, H)``), so that both train the same network. ``--features
+one-hot`` gives ``OneHotPreprocessor``, a one-hot of the whole state (H^D
+inputs: 4,096 on 4D H8), which makes torchgfn's first layer far larger.
 
 Exit status 3 means torchgfn (``gfn``) could not be imported, so that a
 calling script can skip this peer.
@@ -55,6 +61,13 @@ def parse_args(argv=None):
         help="sample without grad and let the loss re-evaluate log P_F "
         "(default: reuse the log-probs saved during sampling)",
     )
+    p.add_argument(
+        "--features",
+        choices=("k-hot", "one-hot"),
+        default="k-hot",
+        help="k-hot: one-hot per coordinate (gfl's features, the default); "
+        "one-hot: one-hot of the whole state",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per run")
     args = p.parse_args(argv)
     for name in ("ndim", "height", "batch", "iterations"):
@@ -86,7 +99,7 @@ def import_torchgfn():
         from gfn.estimators import DiscretePolicyEstimator
         from gfn.gflownet import TBGFlowNet
         from gfn.gym import HyperGrid
-        from gfn.preprocessors import OneHotPreprocessor
+        from gfn.preprocessors import KHotPreprocessor, OneHotPreprocessor
         from gfn.utils.modules import MLP
     except Exception as exc:  # ImportError, or a broken install
         print(
@@ -118,6 +131,7 @@ def import_torchgfn():
         TBGFlowNet=TBGFlowNet,
         HyperGrid=HyperGrid,
         OneHotPreprocessor=OneHotPreprocessor,
+        KHotPreprocessor=KHotPreprocessor,
         MLP=MLP,
         UniformModule=UniformModule,
         DiscreteUniform=DiscreteUniform,
@@ -137,7 +151,7 @@ def seed_everything(torch, seed):
         pass
 
 
-def build(api, ndim, height, device="cpu"):
+def build(api, ndim, height, device="cpu", features="k-hot"):
     """Environment, TB GFlowNet and optimizer in the standard hypergrid setting."""
     torch = api["torch"]
     env = api["HyperGrid"](
@@ -147,9 +161,12 @@ def build(api, ndim, height, device="cpu"):
         reward_fn_kwargs={"R0": 0.1, "R1": 0.5, "R2": 2.0},
         device=device,
     )
-    preprocessor = api["OneHotPreprocessor"](
-        n_states=env.n_states, get_states_indices=env.get_states_indices
-    )
+    if features == "k-hot":
+        preprocessor = api["KHotPreprocessor"](height=height, ndim=ndim)
+    else:
+        preprocessor = api["OneHotPreprocessor"](
+            n_states=env.n_states, get_states_indices=env.get_states_indices
+        )
 
     pf_module = api["MLP"](
         input_dim=preprocessor.output_dim,
@@ -217,7 +234,9 @@ def run(args, api):
         torch.set_num_threads(args.threads)
     seed_everything(torch, args.seed)
 
-    env, gflownet, optimizer = build(api, args.ndim, args.height, args.device)
+    env, gflownet, optimizer = build(
+        api, args.ndim, args.height, args.device, args.features
+    )
     recompute = bool(args.recompute_logprobs)
     B = args.batch
 
@@ -285,6 +304,7 @@ def run(args, api):
         "final_logz": final_logz,
         "true_logz": true_log_partition(torch, env, args.ndim, args.height),
         "torch_version": torch.__version__,
+        "features": args.features,
     }
 
 
