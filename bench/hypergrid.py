@@ -34,7 +34,6 @@ Figures, not tests: nothing here asserts a speed.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -73,8 +72,7 @@ def artifact_for(args, ndim, height, tmp):
 
 
 def gfl_run(args, artifact, batch, workdir, extra=()):
-    """gfl-run's --profile JSON, with its peak resident memory (MiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """gfl-run's --profile JSON (peak resident memory included)."""
     out = subprocess.run(
         [os.path.join(args.bin, "gfl-run"), "train", artifact,
          "--device", args.device, "--out", workdir,
@@ -85,12 +83,7 @@ def gfl_run(args, artifact, batch, workdir, extra=()):
     if out.returncode != 0:
         sys.exit("gfl-run failed: " + out.stderr.strip())
     line = [l for l in out.stderr.splitlines() if l.startswith("profile ")][-1]
-    profile = json.loads(line[len("profile "):])
-    # ru_maxrss of the children is the largest so far: exact for the first
-    # run, a lower bound of later ones when an earlier one was larger.
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    profile["peak_rss_mib"] = after / 1024.0 if after > before else None
-    return profile
+    return json.loads(line[len("profile "):])
 
 
 def peer(args, ndim, height, batch):

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <sys/resource.h>
 
 namespace gfl {
 
@@ -38,6 +39,13 @@ std::string Metrics::json() const {
   return os.str();
 }
 
+double peakResidentMiB() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0)
+    return 0;
+  return static_cast<double>(usage.ru_maxrss) / 1024.0; // KiB on Linux
+}
+
 std::string Profile::json() const {
   double n = std::max<int64_t>(iterations, 1);
   double total = rollout + networks + objective + optimizer + graph + allreduce;
@@ -54,7 +62,8 @@ std::string Profile::json() const {
      << ",\"allreduce\":" << 1e3 * allreduce / n << "}"
      << ",\"live_rows\":" << liveRows / n
      << ",\"padded_rows\":" << paddedRows / n
-     << ",\"gemm_floor_ms\":" << gemmFloorMs << "}";
+     << ",\"gemm_floor_ms\":" << gemmFloorMs
+     << ",\"peak_rss_mib\":" << peakResidentMiB() << "}";
   return os.str();
 }
 

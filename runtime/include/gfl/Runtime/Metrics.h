@@ -47,6 +47,9 @@ struct Profile {
   std::string json() const;
 };
 
+/// This process's peak resident memory so far, in MiB.
+double peakResidentMiB();
+
 /// A number as JSON: `null` when absent or not finite.
 std::string jsonNumber(const std::optional<double> &v);
 
