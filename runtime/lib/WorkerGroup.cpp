@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace gfl {
 
@@ -86,6 +87,16 @@ std::string reasonOf(const std::exception &e) {
   return e.what();
 }
 
+/// The port of the store rank 0 serves: MASTER_PORT, or the one after it
+/// under torchrun, whose agent serves its own store at MASTER_PORT
+/// (TORCHELASTIC_USE_AGENT_STORE) in the wire protocol of its PyTorch,
+/// which need not be gfl-run's LibTorch's.
+int rendezvousPort(const LaunchEnvironment &launch) {
+  const char *agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  bool agentStore = agent && std::string(agent) == "True";
+  return launch.masterPort + (agentStore ? 1 : 0);
+}
+
 #ifdef GFL_C10D_GLOO
 /// Gloo binds the address it is told: the loopback one for one-machine
 /// runs, GLOO_SOCKET_IFNAME's interface where set, else the host's name.
@@ -133,10 +144,10 @@ WorkerGroup::WorkerGroup(const LaunchEnvironment &launch,
   if (backend_ == "nccl" && !device.is_cuda())
     throw std::runtime_error("--backend nccl needs --device cuda");
   std::string rendezvous = "the rendezvous at " + launch.masterAddr + ":" +
-                           std::to_string(launch.masterPort);
+                           std::to_string(rendezvousPort(launch));
   guarded(rendezvous.c_str(), [&] {
     c10d::TCPStoreOptions so;
-    so.port = static_cast<uint16_t>(launch.masterPort);
+    so.port = static_cast<uint16_t>(rendezvousPort(launch));
     so.isServer = launch.rank == 0;
     so.numWorkers = static_cast<size_t>(launch.worldSize);
     so.waitWorkers = true;
