@@ -35,14 +35,18 @@ GradientSync::GradientSync(WorkerGroup &group,
     int64_t n = b.offsets.back() + params_[b.params.back()].numel();
     b.flat = torch::zeros({n}, params_[b.params.front()].options());
   }
+  // The hooks stay on the parameters, which may outlive this object: they
+  // reach it through a pointer cleared on destruction.
+  self_ = std::make_shared<GradientSync *>(this);
+  std::shared_ptr<GradientSync *> self = self_;
   for (size_t k = 0; k < params_.size(); ++k)
-    params_[k].register_hook([this, k](torch::Tensor grad) {
-      if (armed_)
-        arrived(k, grad);
+    params_[k].register_hook([self, k](torch::Tensor grad) {
+      if (*self && (*self)->armed_)
+        (*self)->arrived(k, grad);
     });
 }
 
-GradientSync::~GradientSync() = default;
+GradientSync::~GradientSync() { *self_ = nullptr; }
 
 void GradientSync::begin(double weight) {
   weight_ = weight;

@@ -22,6 +22,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 namespace gfl {
@@ -71,6 +72,7 @@ private:
   std::vector<bool> got_; // per parameter, in this pass
   size_t next_ = 0;       // the first bucket not sent
   bool armed_ = false;
+  std::shared_ptr<GradientSync *> self_; // what the hooks call
   double weight_ = 1;
   double waitSeconds_ = 0;
 };
