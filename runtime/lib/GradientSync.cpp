@@ -55,7 +55,6 @@ void GradientSync::begin(double weight) {
   std::fill(got_.begin(), got_.end(), false);
   for (Bucket &b : buckets_) {
     b.missing = static_cast<int64_t>(b.params.size());
-    b.sent = false;
   }
 }
 
@@ -82,7 +81,6 @@ void GradientSync::sendReady() {
   while (next_ < buckets_.size() && buckets_[next_].missing == 0) {
     Bucket &b = buckets_[next_++];
     b.sum = group_.allReduceSumAsync(b.flat);
-    b.sent = true;
   }
 }
 

@@ -143,11 +143,12 @@ WorkerGroup::WorkerGroup(const LaunchEnvironment &launch,
                                              : ""));
   if (backend_ == "nccl" && !device.is_cuda())
     throw std::runtime_error("--backend nccl needs --device cuda");
-  std::string rendezvous = "the rendezvous at " + launch.masterAddr + ":" +
-                           std::to_string(rendezvousPort(launch));
+  int port = rendezvousPort(launch);
+  std::string rendezvous =
+      "the rendezvous at " + launch.masterAddr + ":" + std::to_string(port);
   guarded(rendezvous.c_str(), [&] {
     c10d::TCPStoreOptions so;
-    so.port = static_cast<uint16_t>(rendezvousPort(launch));
+    so.port = static_cast<uint16_t>(port);
     so.isServer = launch.rank == 0;
     so.numWorkers = static_cast<size_t>(launch.worldSize);
     so.waitWorkers = true;
@@ -202,33 +203,30 @@ void WorkerGroup::allReduceMax(torch::Tensor &t) {
 }
 
 torch::Tensor WorkerGroup::allGather(const torch::Tensor &t) {
+  // Every worker's tensor of one shape, in rank order.
+  auto gatherAlike = [&](const torch::Tensor &x) {
+    return guarded("an all-gather", [&] {
+      std::vector<std::vector<torch::Tensor>> out(1);
+      for (int r = 0; r < size(); ++r)
+        out[0].push_back(torch::empty_like(x));
+      std::vector<torch::Tensor> in{x};
+      impl_->group->allgather(out, in)->wait(timeout_);
+      return out[0];
+    });
+  };
   // Rows differ between workers: gather the counts, pad to the longest.
-  torch::Tensor count =
-      torch::full({1}, t.size(0), t.options().dtype(torch::kInt64));
-  torch::Tensor counts = guarded("an all-gather", [&] {
-    std::vector<std::vector<torch::Tensor>> out(1);
-    for (int r = 0; r < size(); ++r)
-      out[0].push_back(torch::empty_like(count));
-    std::vector<torch::Tensor> in{count};
-    impl_->group->allgather(out, in)->wait(timeout_);
-    return torch::cat(out[0]).cpu();
-  });
-  int64_t longest = counts.max().item<int64_t>();
+  torch::Tensor counts =
+      torch::cat(gatherAlike(torch::full({1}, t.size(0),
+                                         t.options().dtype(torch::kInt64))))
+          .cpu();
   std::vector<int64_t> shape = t.sizes().vec();
-  shape[0] = longest;
+  shape[0] = counts.max().item<int64_t>();
   torch::Tensor padded = torch::zeros(shape, t.options());
   padded.slice(0, 0, t.size(0)).copy_(t);
-  return guarded("an all-gather", [&] {
-    std::vector<std::vector<torch::Tensor>> out(1);
-    for (int r = 0; r < size(); ++r)
-      out[0].push_back(torch::empty_like(padded));
-    std::vector<torch::Tensor> in{padded};
-    impl_->group->allgather(out, in)->wait(timeout_);
-    std::vector<torch::Tensor> parts;
-    for (int r = 0; r < size(); ++r)
-      parts.push_back(out[0][r].slice(0, 0, counts[r].item<int64_t>()));
-    return torch::cat(parts);
-  });
+  std::vector<torch::Tensor> parts = gatherAlike(padded);
+  for (int r = 0; r < size(); ++r)
+    parts[r] = parts[r].slice(0, 0, counts[r].item<int64_t>());
+  return torch::cat(parts);
 }
 
 void WorkerGroup::broadcast(std::vector<torch::Tensor> &tensors) {

@@ -57,7 +57,6 @@ private:
     torch::Tensor flat;         // float32, the gradients side by side
     std::vector<int64_t> offsets;
     int64_t missing = 0; // gradients not yet copied in
-    bool sent = false;
     WorkerGroup::Pending sum;
   };
   /// The hook of parameter `index`: copies `grad` in.

@@ -84,7 +84,6 @@ public:
     Pending() = default;
     /// Waits; throws as the collectives do.
     void wait();
-    bool started() const { return impl_ != nullptr; }
 
   private:
     friend class WorkerGroup;
