@@ -39,6 +39,7 @@ private:
   void genStmts(const std::vector<StmtPtr> &stmts);
   void genStmt(const Stmt &s);
   void genAssign(const AssignStmt &a);
+  void genFor(const ForStmt &f);
 
   // Expressions (MLIRGenExpr.cpp).
   mlir::Value gen(const Expr &e);

@@ -12,6 +12,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <set>
+
 namespace gfl {
 
 using namespace mlir;
@@ -53,7 +55,74 @@ void MLIRGenImpl::genStmt(const Stmt &s) {
     state_.assign(ifOp.getResults().begin(), ifOp.getResults().end());
     return;
   }
+  case StmtKind::For:
+    genFor(static_cast<const ForStmt &>(s));
+    return;
   }
+}
+
+/// The state fields that `stmts` assign, in field order.
+static void collectAssignedFields(const std::vector<StmtPtr> &stmts,
+                                  std::set<int> &fields) {
+  for (const StmtPtr &s : stmts) {
+    switch (s->kind) {
+    case StmtKind::Let:
+      break;
+    case StmtKind::Assign: {
+      const Expr *root = static_cast<const AssignStmt &>(*s).target.get();
+      while (root->kind == ExprKind::Index)
+        root = static_cast<const IndexExpr *>(root)->base.get();
+      fields.insert(static_cast<const NameExpr *>(root)->binding.index);
+      break;
+    }
+    case StmtKind::If: {
+      auto &i = static_cast<const IfStmt &>(*s);
+      collectAssignedFields(i.thenBody, fields);
+      collectAssignedFields(i.elseBody, fields);
+      break;
+    }
+    case StmtKind::For:
+      collectAssignedFields(static_cast<const ForStmt &>(*s).body, fields);
+      break;
+    }
+  }
+}
+
+void MLIRGenImpl::genFor(const ForStmt &f) {
+  // An scf.for that carries the fields the body assigns; the others are
+  // read from outside the loop, so the backward derivation still sees
+  // them unchanged.
+  Location l = loc(f.range);
+  std::set<int> assigned;
+  collectAssignedFields(f.body, assigned);
+  std::vector<int> carried(assigned.begin(), assigned.end());
+  SmallVector<Value> inits;
+  for (int field : carried)
+    inits.push_back(state_[field]);
+  Location il = loc(f.iter.name.range);
+  Value lo = toIndex(gen(*f.iter.lo), il);
+  Value hi = toIndex(gen(*f.iter.hi), il);
+  Value one = b_.create<arith::ConstantIndexOp>(il, 1);
+  auto loop = b_.create<scf::ForOp>(l, lo, hi, one, inits);
+  std::vector<Value> before = state_;
+  {
+    OpBuilder::InsertionGuard g(b_);
+    b_.setInsertionPointToStart(loop.getBody());
+    locals_[&f.iter] = b_.create<arith::IndexCastOp>(il, b_.getI32Type(),
+                                                     loop.getInductionVar());
+    for (auto [i, field] : llvm::enumerate(carried))
+      state_[field] = loop.getRegionIterArg(i);
+    genStmts(f.body);
+    SmallVector<Value> next;
+    for (int field : carried)
+      next.push_back(state_[field]);
+    b_.create<scf::YieldOp>(l, next);
+  }
+  // An `if` in the body yields every field; those the loop does not carry
+  // keep their values from before it.
+  state_ = before;
+  for (auto [i, field] : llvm::enumerate(carried))
+    state_[field] = loop.getResult(i);
 }
 
 void MLIRGenImpl::genAssign(const AssignStmt &a) {

@@ -222,6 +222,15 @@ private:
       }
       return;
     }
+    case StmtKind::For: {
+      auto &f = static_cast<const ForStmt &>(s);
+      line("ForStmt " + f.iter.name.name, s.range);
+      Nest n(depth_);
+      expr(*f.iter.lo);
+      expr(*f.iter.hi);
+      stmts(f.body);
+      return;
+    }
     }
   }
 

@@ -732,6 +732,11 @@ StmtPtr Parser::parseStmt() {
     return std::make_unique<IfStmt>(std::move(cond), std::move(thenBody),
                                     std::move(elseBody), rangeFrom(begin));
   }
+  // `for` is a word only here, where `for NAME in` cannot start anything
+  // else, so it stays usable as a name.
+  if (tok().isIdent("for") && peekTok().is(TokenKind::Identifier) &&
+      peekTok(2).is(TokenKind::KwIn))
+    return parseFor();
   ExprPtr target = parsePostfix();
   if (!target)
     return nullptr;
@@ -764,6 +769,29 @@ StmtPtr Parser::parseStmt() {
     return nullptr;
   return std::make_unique<AssignStmt>(std::move(target), op, std::move(value),
                                       rangeFrom(begin));
+}
+
+StmtPtr Parser::parseFor() {
+  SourceLoc begin = tok().range.begin;
+  NestingGuard guard(nesting_);
+  if (nesting_ >= kMaxNesting) {
+    errorAtCurrent("statements are nested too deeply");
+    return nullptr;
+  }
+  consume(); // for
+  ReduceIter it;
+  if (!expectIdent(it.name, "a loop index after 'for'") ||
+      !expect(TokenKind::KwIn, "after the loop index"))
+    return nullptr;
+  it.lo = parseExpr();
+  if (!it.lo || !expect(TokenKind::DotDot, "in the loop range 'lo..hi'"))
+    return nullptr;
+  it.hi = parseExpr();
+  std::vector<StmtPtr> body;
+  if (!it.hi || !parseStmtBlock(body))
+    return nullptr;
+  return std::make_unique<ForStmt>(std::move(it), std::move(body),
+                                   rangeFrom(begin));
 }
 
 //===----------------------------------------------------------------------===//

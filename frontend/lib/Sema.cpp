@@ -721,6 +721,9 @@ void SemaImpl::checkStmt(Stmt &s) {
     popScope();
     return;
   }
+  case StmtKind::For:
+    checkFor(static_cast<ForStmt &>(s));
+    return;
   case StmtKind::Assign:
     break;
   }
@@ -778,6 +781,46 @@ void SemaImpl::checkStmt(Stmt &s) {
     diags_.error(a.range, "'/=' produces a float and cannot update an int "
                           "field");
   }
+}
+
+void SemaImpl::checkFor(ForStmt &f) {
+  bool ok = true;
+  std::optional<int64_t> bounds[2];
+  for (int i = 0; i < 2; ++i) {
+    Expr &bound = i == 0 ? *f.iter.lo : *f.iter.hi;
+    Type t = check(bound);
+    if (!t.isValid()) {
+      ok = false;
+      continue;
+    }
+    if (!t.isScalar() || !t.is(ScalarKind::Int)) {
+      diags_.error(bound.range,
+                   fmt::format("a loop bound must be an int, got {}", t.str()));
+      ok = false;
+      continue;
+    }
+    std::optional<ConstValue> v = evaluate(bound);
+    if (!v) {
+      diags_.error(bound.range,
+                   "a loop bound must be a constant (literals and params)");
+      ok = false;
+      continue;
+    }
+    bounds[i] = static_cast<int64_t>(v->scalar());
+  }
+  if (ok && *bounds[1] - *bounds[0] > kMaxTensorElements) {
+    diags_.error(f.range, "the loop runs too many times");
+    ok = false;
+  }
+  pushScope();
+  Symbol sym;
+  sym.binding = {BindingKind::Iterator, &f.iter, -1};
+  sym.type = Type::intTy();
+  sym.declRange = f.iter.name.range;
+  declare(f.iter.name, sym);
+  if (ok)
+    checkStmts(f.body);
+  popScope();
 }
 
 //===----------------------------------------------------------------------===//

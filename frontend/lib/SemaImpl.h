@@ -63,6 +63,7 @@ private:
   void checkAction(ActionDecl &a, EnvInfo &info);
   void checkStmts(std::vector<StmtPtr> &stmts);
   void checkStmt(Stmt &s);
+  void checkFor(ForStmt &f);
   void checkModel(ModelDecl &m);
   void checkNet(NetDecl &net);
   void checkObjective(ObjectiveDecl &o);

@@ -11,6 +11,7 @@
 #include "gfl/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -91,6 +92,8 @@ public:
     auto yield = cast<YieldOp>(update.getTerminator());
     SmallVector<Value> previous;
     for (unsigned i = 0; i < numStates; ++i) {
+      failedInLoop =
+          yield.getValues()[i].getDefiningOp<scf::ForOp>() != nullptr;
       FailureOr<Value> inv =
           invertField(b, yield.getValues()[i], update.getArgument(i),
                       undo->getArgument(i), i);
@@ -105,6 +108,8 @@ public:
   }
 
   unsigned failedField = 0;
+  /// The failed field's last update is a `for` loop.
+  bool failedInLoop = false;
 
 private:
   /// Clones the state-independent computation of `v` into the undo block.
@@ -262,12 +267,17 @@ struct DeriveBackwardPass : impl::DeriveBackwardBase<DeriveBackwardPass> {
         if (succeeded(inverter.run()))
           continue;
         failedAny = true;
-        action.emitError() << "cannot derive the backward action of '"
-                           << action.getName() << "': its update of state '"
-                           << states[inverter.failedField].getName()
-                           << "' is not an invertible form (x += c, x -= c, "
-                           << "or x = v where the guard requires x == k); "
-                           << "write an explicit 'undo { ... }'";
+        InFlightDiagnostic diag = action.emitError();
+        diag << "cannot derive the backward action of '" << action.getName()
+             << "': its update of state '"
+             << states[inverter.failedField].getName() << "' ";
+        if (inverter.failedInLoop)
+          diag << "is made in a 'for' loop, which is not inverted "
+               << "automatically";
+        else
+          diag << "is not an invertible form (x += c, x -= c, or x = v "
+               << "where the guard requires x == k)";
+        diag << "; write an explicit 'undo { ... }'";
       }
     });
     if (failedAny)

@@ -230,7 +230,7 @@ struct ArrowExpr : Expr {
 // Statements (action bodies and undo blocks)
 //===----------------------------------------------------------------------===//
 
-enum class StmtKind { Let, Assign, If };
+enum class StmtKind { Let, Assign, If, For };
 enum class AssignOp { Set, Add, Sub, Mul, Div };
 const char *spelling(AssignOp op);
 
@@ -263,6 +263,15 @@ struct IfStmt : Stmt {
          SourceRange r)
       : Stmt(StmtKind::If, r), cond(std::move(c)), thenBody(std::move(t)),
         elseBody(std::move(e)) {}
+};
+
+/// `for i in LO..HI { body }` with constant bounds: the body runs for
+/// i = LO, LO + 1, ..., HI - 1, each pass on the state the previous left.
+struct ForStmt : Stmt {
+  ReduceIter iter;
+  std::vector<StmtPtr> body;
+  ForStmt(ReduceIter it, std::vector<StmtPtr> b, SourceRange r)
+      : Stmt(StmtKind::For, r), iter(std::move(it)), body(std::move(b)) {}
 };
 
 //===----------------------------------------------------------------------===//

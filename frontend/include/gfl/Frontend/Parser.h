@@ -60,6 +60,7 @@ private:
   // Statements.
   bool parseStmtBlock(std::vector<StmtPtr> &out);
   StmtPtr parseStmt();
+  StmtPtr parseFor();
 
   // Expressions.
   ExprPtr parseExpr();
