@@ -2,9 +2,12 @@
 
 #include "gfl/Compiler/Artifact.h"
 #include "gfl/Dialect/GflOps.h"
+#include "gfl/Runtime/Sha256.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
+
+#include <fstream>
 
 namespace gfl {
 
@@ -109,6 +112,15 @@ Array shapeJson(const Type &t) {
   return a;
 }
 
+/// The SHA-256 of a data file a param was loaded from (its bytes were read
+/// moments before, by the frontend).
+std::string fileSha256(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  return Sha256::hex(Sha256::of(bytes.data(), bytes.size()));
+}
+
 } // namespace
 
 Array kernelTable(mlir::ModuleOp lowered) {
@@ -150,10 +162,16 @@ Object buildManifest(const CheckedProgram &checked,
   m["abi_version"] = kArtifactAbiVersion;
   m["source"] = sourceName.str();
 
-  Object params;
-  for (const ParamInfo &p : checked.params)
+  Object params, data;
+  for (const ParamInfo &p : checked.params) {
     params[p.name] = constJson(p.value);
+    if (!p.file.empty())
+      data[p.name] =
+          Object{{"file", p.file}, {"sha256", fileSha256(p.loadedPath)}};
+  }
   m["params"] = std::move(params);
+  if (!data.empty())
+    m["data"] = std::move(data);
 
   if (checked.env) {
     const EnvInfo &env = *checked.env;

@@ -240,7 +240,10 @@ private:
       auto &p = static_cast<const ParamDecl &>(d);
       line("Param " + p.name.name, d.range);
       Nest n(depth_);
-      expr(*p.value);
+      if (p.load)
+        line(fmt::format("Load \"{}\"", p.load->path), p.load->range);
+      else
+        expr(*p.value);
       return;
     }
     case DeclKind::Env:

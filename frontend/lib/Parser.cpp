@@ -216,14 +216,42 @@ std::unique_ptr<Decl> Parser::parseDecl() {
 std::unique_ptr<Decl> Parser::parseParam() {
   SourceLoc begin = consume().range.begin;
   Ident name;
-  if (!expectIdent(name, "a parameter name after 'param'") ||
-      !expect(TokenKind::Assign, "after the parameter name"))
+  if (!expectIdent(name, "a parameter name after 'param'"))
     return nullptr;
+  std::optional<TypeSpec> type;
+  if (consumeIf(TokenKind::Colon)) {
+    type.emplace();
+    if (!parseTypeSpec(*type))
+      return nullptr;
+  }
+  if (!expect(TokenKind::Assign, "after the parameter name"))
+    return nullptr;
+  // load("path"): `load` is a word only here.
+  if (tok().isIdent("load") && peekTok().is(TokenKind::LParen)) {
+    consume();
+    consume();
+    if (!tok().is(TokenKind::StringLiteral)) {
+      errorAtCurrent(fmt::format("expected a file name in quotes in "
+                                 "'load(...)', found {}",
+                                 describe(tok())));
+      return nullptr;
+    }
+    Token path = consume();
+    if (!expect(TokenKind::RParen, "to close 'load(...)'"))
+      return nullptr;
+    auto decl =
+        std::make_unique<ParamDecl>(std::move(name), nullptr, rangeFrom(begin));
+    decl->type = std::move(type);
+    decl->load = LoadSource{path.stringValue, path.range};
+    return decl;
+  }
   ExprPtr value = parseExpr();
   if (!value)
     return nullptr;
-  return std::make_unique<ParamDecl>(std::move(name), std::move(value),
-                                     rangeFrom(begin));
+  auto decl = std::make_unique<ParamDecl>(std::move(name), std::move(value),
+                                          rangeFrom(begin));
+  decl->type = std::move(type);
+  return decl;
 }
 
 std::unique_ptr<Decl> Parser::parseEnv() {

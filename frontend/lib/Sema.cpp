@@ -2,6 +2,10 @@
 
 #include "SemaImpl.h"
 
+#include "gfl/Frontend/DataFile.h"
+
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -169,8 +173,61 @@ void SemaImpl::reportUnusedOverrides() {
 // Params
 //===----------------------------------------------------------------------===//
 
+std::optional<ConstValue> SemaImpl::loadParam(const ParamDecl &p,
+                                              std::string &loadedPath) {
+  namespace fs = std::filesystem;
+  fs::path path(p.load->path);
+  if (path.is_relative())
+    path = fs::path(diags_.bufferOf(p.load->range.begin).name()).parent_path() /
+           path;
+  std::string error;
+  loadedPath = path.string();
+  std::optional<ConstValue> value = loadDataFile(loadedPath, error);
+  if (!value)
+    diags_.error(p.load->range,
+                 fmt::format("cannot load '{}': {}", p.load->path, error));
+  return value;
+}
+
+/// A param with a written type: the value must have its shape, and its
+/// kind or one that converts without loss (an int table for a float).
+bool SemaImpl::conformParam(ParamDecl &p, ConstValue &value) {
+  std::optional<Type> declared = resolveTypeSpec(*p.type);
+  if (!declared)
+    return false;
+  if (declared->kind != TypeKind::Value) {
+    diags_.error(p.type->range, "a param is an int, a float, a bool or a "
+                                "tensor of them");
+    return false;
+  }
+  const Type &got = value.type;
+  bool kindOk = got.scalar == declared->scalar ||
+                (declared->is(ScalarKind::Float) && got.is(ScalarKind::Int)) ||
+                (declared->is(ScalarKind::Bool) && got.is(ScalarKind::Int) &&
+                 std::all_of(value.data.begin(), value.data.end(),
+                             [](double v) { return v == 0 || v == 1; }));
+  if (got.shape != declared->shape || !kindOk) {
+    diags_.error(p.load ? p.load->range : p.value->range,
+                 fmt::format("'{}' is declared {} but {} {}", p.name.name,
+                             declared->str(),
+                             p.load ? "the file holds" : "its value is",
+                             got.str()));
+    diags_.note(p.type->range, "the declared type");
+    return false;
+  }
+  value.type = *declared;
+  if (declared->is(ScalarKind::Float))
+    for (double &v : value.data)
+      v = static_cast<double>(static_cast<float>(v));
+  return true;
+}
+
 void SemaImpl::checkParam(ParamDecl &p) {
-  auto value = constant(*p.value, "a param value");
+  std::string loadedPath;
+  std::optional<ConstValue> value =
+      p.load ? loadParam(p, loadedPath) : constant(*p.value, "a param value");
+  if (value && p.type && !conformParam(p, *value))
+    value.reset();
   Symbol sym;
   sym.binding = {BindingKind::Param, &p,
                  value ? static_cast<int>(result_.params.size()) : -1};
@@ -183,7 +240,9 @@ void SemaImpl::checkParam(ParamDecl &p) {
     sym.type = value->type;
   if (!declare(p.name, sym) || !value)
     return;
-  result_.params.push_back({p.name.name, std::move(*value), &p});
+  result_.params.push_back({p.name.name, std::move(*value), &p,
+                            p.load ? p.load->path : std::string(),
+                            std::move(loadedPath)});
 }
 
 //===----------------------------------------------------------------------===//

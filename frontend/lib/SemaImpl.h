@@ -57,6 +57,9 @@ private:
 
   // Declarations (Sema.cpp).
   void checkParam(ParamDecl &p);
+  std::optional<ConstValue> loadParam(const ParamDecl &p,
+                                      std::string &loadedPath);
+  bool conformParam(ParamDecl &p, ConstValue &value);
   void checkEnv(EnvDecl &env);
   void checkStateField(StateField &f, int index, EnvInfo &info);
   void checkCondition(ConditionDecl &c, EnvInfo &info);

@@ -295,9 +295,18 @@ struct Decl {
 };
 
 /// `param NAME = expr` (a compile-time constant, overridable with --set).
+/// `load("path")`: a table read from a file when the program is compiled.
+struct LoadSource {
+  std::string path; // as written, relative to the .gfl file
+  SourceRange range;
+};
+
+/// `param NAME (: TYPE)? = EXPR` or `param NAME (: TYPE)? = load("path")`.
 struct ParamDecl : Decl {
   Ident name;
-  ExprPtr value;
+  std::optional<TypeSpec> type;
+  ExprPtr value; // null for a load
+  std::optional<LoadSource> load;
   ParamDecl(Ident n, ExprPtr v, SourceRange r)
       : Decl(DeclKind::Param, r), name(std::move(n)), value(std::move(v)) {}
 };

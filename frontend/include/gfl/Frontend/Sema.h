@@ -34,6 +34,8 @@ struct ParamInfo {
   std::string name;
   ConstValue value;
   const ParamDecl *decl = nullptr;
+  std::string file;       // load("file") as written; empty otherwise
+  std::string loadedPath; // the path it was read from
 };
 
 struct StateInfo {
