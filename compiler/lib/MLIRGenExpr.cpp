@@ -378,6 +378,16 @@ Value MLIRGenImpl::genCall(const CallExpr &e) {
     auto classes = cast<RankedTensorType>(mlirType(e.type)).getShape().back();
     return b_.create<mlir::gfl::OnehotOp>(l, gen(*e.args[0].value), classes);
   }
+  if (f == "closure") {
+    // Nonzero entries are edges.
+    const ::gfl::Type &at = e.args[0].value->type;
+    Value adj = gen(*e.args[0].value);
+    if (at.is(ScalarKind::Int))
+      adj = b_.create<arith::CmpIOp>(
+          l, arith::CmpIPredicate::ne, adj,
+          broadcast(scalarConst(ScalarKind::Int, 0, l), at.shape, l));
+    return b_.create<mlir::gfl::ClosureOp>(l, adj.getType(), adj);
+  }
   std::vector<Value> args;
   for (const CallArg &a : e.args)
     args.push_back(gen(*a.value));

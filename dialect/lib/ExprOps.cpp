@@ -141,6 +141,18 @@ LogicalResult OnehotOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// ClosureOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ClosureOp::verify() {
+  auto type = cast<RankedTensorType>(getInput().getType());
+  if (!type.hasStaticShape() || type.getDimSize(0) != type.getDimSize(1))
+    return emitOpError() << "expects a square matrix with a static shape, got "
+                         << type;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // ConcatOp
 //===----------------------------------------------------------------------===//
 

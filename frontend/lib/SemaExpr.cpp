@@ -427,6 +427,25 @@ Type ExprChecker::checkCall(CallExpr &e) {
     shape.push_back(classes);
     return Type::tensorOf(ScalarKind::Float, shape);
   }
+  if (f == "closure") {
+    if (!arity(1, 1) || !valueArg(0))
+      return Type::invalid();
+    if (inObjective()) {
+      diags.error(e.callee.range,
+                  "'closure' is only available in environments");
+      return Type::invalid();
+    }
+    const Type &a = ts[0];
+    if (a.shape.size() != 2 || a.shape[0] != a.shape[1] ||
+        a.is(ScalarKind::Float)) {
+      diags.error(e.args[0].value->range,
+                  fmt::format("'closure' expects a square int or bool "
+                              "adjacency matrix, got {}",
+                              a.str()));
+      return Type::invalid();
+    }
+    return a.withScalar(ScalarKind::Bool);
+  }
   if (f == "concat") {
     if (n == 0) {
       diags.error(e.range, "'concat' needs at least one argument");

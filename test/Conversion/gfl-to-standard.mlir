@@ -100,6 +100,27 @@ func.func @onehot(%x: tensor<2xi32>) -> tensor<2x8xf32> {
 
 // -----
 
+// Warshall: k, i, j loops carrying the matrix; r[i, k] is read once per row.
+// CHECK-LABEL: func.func @closure
+// CHECK-SAME:    (%[[A:.*]]: tensor<3x3xi1>)
+// CHECK:         %[[C3:.*]] = arith.constant 3 : index
+// CHECK:         scf.for %[[K:.*]] = %{{.*}} to %[[C3]] step %{{.*}} iter_args(%[[RK:.*]] = %[[A]])
+// CHECK:           scf.for %[[I:.*]] = %{{.*}} to %[[C3]] step %{{.*}} iter_args(%[[RI:.*]] = %[[RK]])
+// CHECK:             %[[IK:.*]] = tensor.extract %[[RI]][%[[I]], %[[K]]]
+// CHECK:             scf.for %[[J:.*]] = %{{.*}} to %[[C3]] step %{{.*}} iter_args(%[[RJ:.*]] = %[[RI]])
+// CHECK:               %[[KJ:.*]] = tensor.extract %[[RJ]][%[[K]], %[[J]]]
+// CHECK:               %[[IJ:.*]] = tensor.extract %[[RJ]][%[[I]], %[[J]]]
+// CHECK:               %[[P:.*]] = arith.andi %[[IK]], %[[KJ]]
+// CHECK:               %[[N:.*]] = arith.ori %[[IJ]], %[[P]]
+// CHECK:               tensor.insert %[[N]] into %[[RJ]][%[[I]], %[[J]]]
+// CHECK-NOT:     gfl.closure
+func.func @closure(%a: tensor<3x3xi1>) -> tensor<3x3xi1> {
+  %r = gfl.closure %a : tensor<3x3xi1>
+  return %r : tensor<3x3xi1>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @concat
 // CHECK:         %[[E:.*]] = tensor.empty() : tensor<5xf32>
 // CHECK:         %[[A:.*]] = tensor.insert_slice %{{.*}} into %[[E]][0] [2] [1] : tensor<2xf32> into tensor<5xf32>

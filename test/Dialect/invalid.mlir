@@ -752,3 +752,11 @@ func.func @logsumexp_empty() -> f32 {
   %r = "gfl.logsumexp"() : () -> f32
   return %r : f32
 }
+
+// -----
+
+func.func @closure_not_square(%a: tensor<2x3xi1>) -> tensor<2x3xi1> {
+  // expected-error @+1 {{'gfl.closure' op expects a square matrix with a static shape, got 'tensor<2x3xi1>'}}
+  %r = gfl.closure %a : tensor<2x3xi1>
+  return %r : tensor<2x3xi1>
+}

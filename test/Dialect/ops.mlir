@@ -320,3 +320,10 @@ func.func @kernels(%logits: tensor<4xf32>, %mask: tensor<4xi1>,
   return %lp, %dlp, %sg, %p, %e, %a, %c
       : tensor<4xf32>, tensor<?xf32>, tensor<3xf32>, i32, i32, i1, !gfl.seq<i32>
 }
+
+// CHECK-LABEL: func.func @closure
+// CHECK: gfl.closure %{{.*}} : tensor<4x4xi1>
+func.func @closure(%adj: tensor<4x4xi1>) -> tensor<4x4xi1> {
+  %r = gfl.closure %adj : tensor<4x4xi1>
+  return %r : tensor<4x4xi1>
+}

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
@@ -15,6 +16,50 @@
 namespace mlir::gfl {
 
 namespace {
+
+/// gfl.closure -> Warshall's algorithm as three scf.for loops over the
+/// matrix: for k, i, j: r[i, j] |= r[i, k] & r[k, j]. Updating in place is
+/// exact because round k leaves row k and column k unchanged.
+struct LowerClosure : OpRewritePattern<ClosureOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ClosureOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t n = cast<RankedTensorType>(op.getType()).getDimSize(0);
+    Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    Value size = rewriter.create<arith::ConstantIndexOp>(loc, n);
+    Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+    auto loopOver = [&](OpBuilder &b, Value init,
+                        function_ref<Value(OpBuilder &, Value, Value)> body) {
+      return b
+          .create<scf::ForOp>(
+              loc, zero, size, one, ValueRange{init},
+              [&](OpBuilder &nb, Location, Value iv, ValueRange carried) {
+                nb.create<scf::YieldOp>(loc, body(nb, iv, carried.front()));
+              })
+          .getResult(0);
+    };
+    Value result = loopOver(
+        rewriter, op.getInput(), [&](OpBuilder &bk, Value k, Value rk) {
+          return loopOver(bk, rk, [&](OpBuilder &bi, Value i, Value ri) {
+            Value ik = bi.create<tensor::ExtractOp>(loc, ri, ValueRange{i, k});
+            return loopOver(bi, ri, [&](OpBuilder &bj, Value j, Value rj) {
+              Value kj =
+                  bj.create<tensor::ExtractOp>(loc, rj, ValueRange{k, j});
+              Value ij =
+                  bj.create<tensor::ExtractOp>(loc, rj, ValueRange{i, j});
+              Value path = bj.create<arith::AndIOp>(loc, ik, kj);
+              Value next = bj.create<arith::OrIOp>(loc, ij, path);
+              return bj
+                  .create<tensor::InsertOp>(loc, next, rj, ValueRange{i, j})
+                  .getResult();
+            });
+          });
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
 
 /// gfl.onehot -> linalg.generic over the result: 1.0 where the class index
 /// (the last loop) equals the input value.
@@ -145,7 +190,7 @@ struct LowerMaskedLogSoftmax : OpRewritePattern<MaskedLogSoftmaxOp> {
 } // namespace
 
 void populateGflTensorOpLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerOnehot, LowerConcat, LowerMaskedLogSoftmax>(
+  patterns.add<LowerOnehot, LowerConcat, LowerMaskedLogSoftmax, LowerClosure>(
       patterns.getContext());
 }
 

@@ -413,6 +413,26 @@ def Gfl_ConcatOp : Gfl_Op<"concat",
   ];
 }
 
+def Gfl_ClosureOp : Gfl_Op<"closure",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "transitive closure of a directed graph";
+  let description = [{
+    `input` is the adjacency matrix of a directed graph (`input[i, j]`: an
+    edge i -> j). The result is true at `[i, j]` when a path of one or more
+    edges leads from i to j; `result[i, i]` is true only on a cycle through
+    i. DAG environments test acyclicity with it (`closure(adj)[j, i]`
+    before adding i -> j).
+
+    ```mlir
+    %r = gfl.closure %adj : tensor<4x4xi1>
+    ```
+  }];
+  let arguments = (ins TensorRankOf<[I1], [2]>:$input);
+  let results = (outs TensorRankOf<[I1], [2]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 def Gfl_MaskedLogSoftmaxOp : Gfl_Op<"masked_log_softmax", [Pure]> {
   let summary = "log-softmax over the unmasked entries";
   let description = [{
