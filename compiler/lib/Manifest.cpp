@@ -312,6 +312,16 @@ Object buildManifest(const CheckedProgram &checked,
                                {"tau", t.target->tau},
                                {"nets", std::move(nets)}};
     }
+    auto stateSet = [](const StateSetInfo &set) {
+      return Object{{"param", set.param},
+                    {"rows", set.rows},
+                    {"samples", set.samples},
+                    {"within", set.within}};
+    };
+    if (t.testSet)
+      train["test_set"] = stateSet(*t.testSet);
+    if (t.referenceModes)
+      train["reference_modes"] = stateSet(*t.referenceModes);
     m["train"] = std::move(train);
   }
   m["kernels"] = std::move(kernels);

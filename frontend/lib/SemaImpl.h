@@ -71,6 +71,7 @@ private:
   void checkNet(NetDecl &net);
   void checkObjective(ObjectiveDecl &o);
   void checkTrain(TrainDecl &t);
+  std::optional<StateSetInfo> checkStateSet(Expr &e, const std::string &key);
   std::optional<ConfigCall>
   checkConfigCall(Expr &e, const char *what,
                   const std::vector<const char *> &keys);

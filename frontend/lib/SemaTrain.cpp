@@ -321,12 +321,16 @@ void SemaImpl::checkTrain(TrainDecl &t) {
       checkLrSchedule(*item.value, info.lrSchedule);
     } else if (key == "target") {
       checkTarget(*item.value, info);
+    } else if (key == "test_set" || key == "reference_modes") {
+      if (auto set = checkStateSet(*item.value, key))
+        (key == "test_set" ? info.testSet : info.referenceModes) = *set;
     } else {
       diags_.error(item.key.range,
                    fmt::format("unknown training setting '{}'; expected "
                                "objective, batch, iterations, optimizer, "
                                "lr_schedule, sampler, epochs, minibatches, "
-                               "target, eval or seed",
+                               "target, eval, test_set, reference_modes or "
+                               "seed",
                                key));
     }
   }
@@ -349,6 +353,92 @@ void SemaImpl::checkTrain(TrainDecl &t) {
     diags_.error(SourceRange(t.range.begin),
                  "training needs a 'model' declaration");
   result_.train = std::move(info);
+}
+
+std::optional<StateSetInfo> SemaImpl::checkStateSet(Expr &e,
+                                                    const std::string &key) {
+  bool tests = key == "test_set";
+  std::optional<ConfigCall> call =
+      checkConfigCall(e, "a param of terminal states",
+                      tests ? std::vector<const char *>{"samples"}
+                            : std::vector<const char *>{"within"});
+  if (!call)
+    return std::nullopt;
+  SourceRange at = e.kind == ExprKind::Call
+                       ? static_cast<CallExpr &>(e).callee.range
+                       : e.range;
+  const ParamInfo *p = result_.findParam(call->name);
+  if (!p) {
+    diags_.error(at, fmt::format("'{}' takes a param whose rows are terminal "
+                                 "states; '{}' is not a param",
+                                 key, call->name));
+    return std::nullopt;
+  }
+  if (!result_.env)
+    return std::nullopt; // reported at the train block
+  const EnvInfo &env = *result_.env;
+  int64_t width = 0;
+  for (const StateInfo &s : env.states)
+    width += s.type.numElements();
+  const Type &t = p->value.type;
+  if (t.shape.size() != 2 || t.shape[1] != width) {
+    diags_.error(at, fmt::format("the rows of '{}' must be states of {} "
+                                 "values (every state field, flattened), "
+                                 "but it is {}",
+                                 p->name, width, t.str()));
+    return std::nullopt;
+  }
+  // Every value must fit its field's kind and domain.
+  int64_t rows = t.shape[0];
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t col = 0;
+    for (const StateInfo &s : env.states) {
+      for (int64_t i = 0; i < s.type.numElements(); ++i, ++col) {
+        double v = p->value.data[r * width + col];
+        std::string why;
+        if (s.type.is(ScalarKind::Float))
+          ;
+        else if (std::trunc(v) != v)
+          why = s.type.is(ScalarKind::Bool) ? ", not a bool" : ", not an int";
+        else if (s.type.is(ScalarKind::Bool) && v != 0 && v != 1)
+          why = ", not a bool (0 or 1)";
+        else if (s.hasDomain && (v < s.lo || v >= s.hi))
+          why = fmt::format(", outside {:g}..{:g}", s.lo, s.hi);
+        else if (!s.hasDomain && std::fabs(v) >= 2147483648.0)
+          why = ", outside the 32-bit ints";
+        if (!why.empty()) {
+          diags_.error(at, fmt::format("row {} of '{}' is not a state: "
+                                       "field '{}'{} is {:g}{}",
+                                       r, p->name, s.name,
+                                       s.type.isScalar()
+                                           ? ""
+                                           : fmt::format(" element {}", i),
+                                       v, why));
+          return std::nullopt;
+        }
+      }
+    }
+  }
+  StateSetInfo out;
+  out.param = p->name;
+  out.rows = rows;
+  for (const auto &[k, v] : call->args) {
+    double x = v.scalar();
+    if (k == "samples") {
+      if (!v.type.is(ScalarKind::Int) || x < 1 || x > 4096) {
+        diags_.error(e.range, "'samples' must be an int in 1..4096");
+        return std::nullopt;
+      }
+      out.samples = static_cast<int64_t>(x);
+    } else if (k == "within") {
+      if (x < 0 || !std::isfinite(x)) {
+        diags_.error(e.range, "'within' must be a distance of at least 0");
+        return std::nullopt;
+      }
+      out.within = x;
+    }
+  }
+  return out;
 }
 
 //===----------------------------------------------------------------------===//

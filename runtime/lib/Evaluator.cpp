@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 namespace gfl {
@@ -228,24 +229,10 @@ torch::Tensor Evaluator::logRewards(const torch::Tensor &cond) const {
   return program_.logReward(states_, rows).cpu().to(torch::kFloat64);
 }
 
-void Evaluator::evaluate(Model &model, Metrics &m,
-                         const torch::Tensor &cond) const {
-  torch::NoGradGuard noGrad;
+Evaluator::PolicyPass
+Evaluator::terminating(Model &model, const torch::Tensor &condRows) const {
   const EnvSpec &env = program_.env();
   int64_t S = states_[0].size(0), A = env.numActions;
-  torch::Tensor condRows;
-  if (!env.conditions.empty())
-    condRows = cond.defined() ? cond.to(program_.options(torch::kFloat32))
-                                    .reshape({1, -1})
-                                    .expand({S, -1})
-                                    .contiguous()
-                              : program_.defaultCondition(S);
-  torch::Tensor logR = logRewards(condRows.defined() ? condRows[0] : cond);
-  torch::Tensor endLogR = logR.masked_fill(canEnd_.logical_not(), -INFINITY);
-  double logZTrue = torch::logsumexp(endLogR, 0).item<double>();
-  torch::Tensor target = (endLogR - logZTrue).exp();
-  double logR0 = logR[0].item<double>(); // s0 comes first in topological order
-
   // log pi(a | s) for every (state, action) through the compiled kernel,
   // a chunk of states at a time. The first chunk starts with s0, whose
   // outputs give log Z below.
@@ -253,7 +240,7 @@ void Evaluator::evaluate(Model &model, Metrics &m,
   if (readsLogF_)
     nets.insert("logF");
   torch::Tensor prob = torch::empty({S, A}, torch::kFloat32);
-  torch::Tensor logits0, logF0, lp0, feats0;
+  PolicyPass pass;
   for (int64_t lo = 0; lo < S; lo += kRowsPerChunk) {
     int64_t hi = std::min(S, lo + kRowsPerChunk), C = hi - lo;
     State chunk;
@@ -276,17 +263,19 @@ void Evaluator::evaluate(Model &model, Metrics &m,
                                           {"log_prob", lp}});
     prob.slice(0, lo, hi).copy_(lp.view({C, A}).cpu());
     if (lo == 0) {
-      logits0 = logits.slice(0, 0, 1).contiguous();
-      lp0 = lp.slice(0, 0, A).cpu();
-      feats0 = feats.slice(0, 0, 1);
+      pass.logits0 = logits.slice(0, 0, 1).contiguous();
+      pass.lp0 = lp.slice(0, 0, A).cpu();
+      pass.feats0 = feats.slice(0, 0, 1);
       if (outs.count("logF"))
-        logF0 = outs.at("logF")[0].cpu();
+        pass.logF0 = outs.at("logF")[0].cpu();
     }
   }
   prob = prob.to(torch::kFloat64).exp_();
   auto probA = prob.accessor<double, 2>();
   auto terminalA = terminal_.accessor<bool, 1>();
-  std::vector<double> reach(S, 0.0), end(S, 0.0);
+  std::vector<double> reach(S, 0.0);
+  std::vector<double> &end = pass.end;
+  end.assign(S, 0.0);
   reach[0] = 1.0;
   for (int64_t i = 0; i < S; ++i) {
     if (reach[i] == 0)
@@ -302,6 +291,58 @@ void Evaluator::evaluate(Model &model, Metrics &m,
     if (env.hasStop)
       end[i] = reach[i] * probA[i][A - 1];
   }
+  return pass;
+}
+
+torch::Tensor Evaluator::exactLogPt(Model &model, const State &x,
+                                    const torch::Tensor &cond) const {
+  torch::NoGradGuard noGrad;
+  int64_t S = states_[0].size(0);
+  torch::Tensor condRows;
+  if (!program_.env().conditions.empty())
+    condRows = cond.defined() ? cond.to(program_.options(torch::kFloat32))
+                                    .reshape({1, -1})
+                                    .expand({S, -1})
+                                    .contiguous()
+                              : program_.defaultCondition(S);
+  PolicyPass pass = terminating(model, condRows);
+  // Positions of the rows of x among the reachable states, by state code.
+  torch::Tensor codes = program_.stateIndex(states_).cpu();
+  torch::Tensor wanted = program_.stateIndex(x).cpu();
+  std::map<int64_t, int64_t> position;
+  for (int64_t i = 0; i < S; ++i)
+    position[codes[i].item<int64_t>()] = i;
+  std::vector<double> out;
+  for (int64_t r = 0; r < wanted.size(0); ++r) {
+    auto it = position.find(wanted[r].item<int64_t>());
+    out.push_back(it == position.end() ? -INFINITY
+                                       : std::log(pass.end[it->second]));
+  }
+  return torch::tensor(out, torch::kFloat64);
+}
+
+void Evaluator::evaluate(Model &model, Metrics &m,
+                         const torch::Tensor &cond) const {
+  torch::NoGradGuard noGrad;
+  const EnvSpec &env = program_.env();
+  int64_t S = states_[0].size(0), A = env.numActions;
+  torch::Tensor condRows;
+  if (!env.conditions.empty())
+    condRows = cond.defined() ? cond.to(program_.options(torch::kFloat32))
+                                    .reshape({1, -1})
+                                    .expand({S, -1})
+                                    .contiguous()
+                              : program_.defaultCondition(S);
+  torch::Tensor logR = logRewards(condRows.defined() ? condRows[0] : cond);
+  torch::Tensor endLogR = logR.masked_fill(canEnd_.logical_not(), -INFINITY);
+  double logZTrue = torch::logsumexp(endLogR, 0).item<double>();
+  torch::Tensor target = (endLogR - logZTrue).exp();
+  double logR0 = logR[0].item<double>(); // s0 comes first in topological order
+
+  PolicyPass pass = terminating(model, condRows);
+  const std::vector<double> &end = pass.end;
+  const torch::Tensor &logits0 = pass.logits0, &lp0 = pass.lp0,
+                      &feats0 = pass.feats0, &logF0 = pass.logF0;
   auto targetA = target.accessor<double, 1>();
   double l1 = 0, kl1 = 0, kl2 = 0;
   for (int64_t i = 0; i < S; ++i) {

@@ -30,7 +30,16 @@ std::string Metrics::json() const {
      << ",\"modes_found\":" << modesFound << ",\"modes_total\":" << modesTotal
      << ",\"mean_reward\":" << jsonNumber(meanReward)
      << ",\"topk_reward\":" << jsonNumber(topkReward)
-     << ",\"wall_s\":" << jsonNumber(wallSeconds);
+     << ",\"unique_terminal\":" << uniqueTerminal
+     << ",\"topk_reward_unique\":" << jsonNumber(topkRewardUnique);
+  if (referenceModesTotal >= 0)
+    os << ",\"ref_modes_found\":" << referenceModesFound
+       << ",\"ref_modes_total\":" << referenceModesTotal;
+  if (estSamples > 0)
+    os << ",\"est_spearman\":" << jsonNumber(estSpearman)
+       << ",\"est_pearson\":" << jsonNumber(estPearson)
+       << ",\"est_samples\":" << estSamples;
+  os << ",\"wall_s\":" << jsonNumber(wallSeconds);
   if (!condition.empty())
     os << ",\"cond\":" << condition;
   if (!sampler.empty())

@@ -201,6 +201,17 @@ std::unique_ptr<Program> Program::load(const std::string &path,
           spec.nets.push_back(n.asString());
         ts.target = spec;
       }
+      for (const char *key : {"test_set", "reference_modes"}) {
+        const json::Value *set = t->get(key);
+        if (!set)
+          continue;
+        StateSetSpec spec;
+        spec.param = need(*set, "param", key).asString();
+        spec.samples = need(*set, "samples", key).asInt();
+        spec.within = number(need(*set, "within", key));
+        (std::string(key) == "test_set" ? ts.testSet : ts.referenceModes) =
+            spec;
+      }
       ts.evalEvery = need(*t, "eval_every", "train").asInt();
       for (const json::Value &x : need(*t, "eval_metrics", "train").asArray())
         ts.metrics.push_back(x.asString());
@@ -482,6 +493,59 @@ State Program::stateDecode(const torch::Tensor &index) const {
   bindState(args, "state", s);
   call("gfl_state_decode", args);
   return s;
+}
+
+/// Elements of one state's field.
+static int64_t fieldSize(const FieldSpec &f) {
+  int64_t n = 1;
+  for (int64_t d : f.shape)
+    n *= d;
+  return n;
+}
+
+State Program::paramStates(const std::string &name) const {
+  const json::Value *params = manifest().get("params");
+  const json::Value *p = params ? params->get(name) : nullptr;
+  if (!p || !p->isObject())
+    throw std::runtime_error("the artifact has no table param '" + name + "'");
+  std::vector<double> data;
+  for (const json::Value &v : need(*p, "data", name.c_str()).asArray())
+    data.push_back(v.isBool() ? double(v.asBool()) : v.asNumber());
+  int64_t width = stateWidth();
+  if (width == 0 || data.empty() || data.size() % width != 0)
+    throw std::runtime_error("param '" + name + "' does not hold rows of " +
+                             std::to_string(width) + " state values");
+  int64_t rows = static_cast<int64_t>(data.size()) / width;
+  torch::Tensor table =
+      torch::tensor(data, torch::kFloat64).view({rows, width});
+  State out;
+  int64_t col = 0;
+  for (const FieldSpec &f : env_.fields) {
+    int64_t n = fieldSize(f);
+    std::vector<int64_t> shape{rows};
+    shape.insert(shape.end(), f.shape.begin(), f.shape.end());
+    out.push_back(table.slice(1, col, col + n)
+                      .reshape(shape)
+                      .to(options(f.dtype))
+                      .contiguous());
+    col += n;
+  }
+  return out;
+}
+
+int64_t Program::stateWidth() const {
+  int64_t width = 0;
+  for (const FieldSpec &f : env_.fields)
+    width += fieldSize(f);
+  return width;
+}
+
+torch::Tensor Program::flattenStates(const State &s) const {
+  std::vector<torch::Tensor> cols;
+  for (size_t i = 0; i < s.size(); ++i)
+    cols.push_back(s[i].reshape({s[i].size(0), fieldSize(env_.fields[i])})
+                       .to(torch::kFloat64));
+  return torch::cat(cols, 1);
 }
 
 State Program::select(const State &s, const torch::Tensor &rows) {

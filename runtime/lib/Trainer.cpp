@@ -51,6 +51,8 @@ Trainer::Trainer(Program &program, TrainerOptions options)
   sampler_ = std::make_unique<BatchSampler>(program, model_, *loss_,
                                             options_.endCheckEvery,
                                             options_.maxSteps, workers_);
+  sampleMetrics_ = std::make_unique<SampleMetrics>(program, model_, *loss_,
+                                                   options_.maxSteps);
   localBatch_ = t.batch;
   if (workers_) {
     int64_t n = workers_->size();
@@ -167,6 +169,10 @@ void Trainer::markSeen(const Rollout &r) {
     seen_.index_fill_(0, program_.stateIndex(r.final), true);
 }
 
+void Trainer::observe(const State &terminal, const torch::Tensor &logReward) {
+  sampleMetrics_->observe(terminal, logReward);
+}
+
 Metrics Trainer::evaluate(int64_t iteration, double loss,
                           const torch::Tensor &cond) {
   Metrics m;
@@ -182,6 +188,7 @@ Metrics Trainer::evaluate(int64_t iteration, double loss,
   } else if (torch::Tensor z = model_->scalar("logZ"); z.defined()) {
     m.logz = z.item<double>();
   }
+  sampleMetrics_->fill(m, iteration, cond);
   return m;
 }
 
@@ -271,6 +278,10 @@ Metrics Trainer::run() {
       Rollout replayedBatch;
       replayedBatch.logReward = logReward;
       checkFinite(program_, model_, replayedBatch, loss, it);
+      State terminal;
+      for (const torch::Tensor &f : graphFinal_)
+        terminal.push_back(f.clone());
+      observe(terminal, logReward.clone());
       step(it);
     } else {
       auto t0 = Clock::now();
@@ -282,6 +293,7 @@ Metrics Trainer::run() {
         profile_.paddedRows += r.batch * (r.steps + 1);
       }
       markSeen(r);
+      observe(r.final, r.logReward);
       logReward = r.logReward;
       syncForProfile();
       profile_.rollout += seconds(t0);
@@ -316,6 +328,8 @@ Metrics Trainer::run() {
     }
     if (evalNow || done == end) {
       gatherSeen();
+      if (workers_)
+        sampleMetrics_->gather(*workers_);
       checkReplicas(done);
       if (workers_)
         sampler_->gatherStats(*workers_, share_);
@@ -457,6 +471,7 @@ bool Trainer::replayGraph(int64_t it) {
         l.backward();
         graphLoss_ = l.detach();
         graphLogReward_ = r.logReward;
+        graphFinal_ = r.final;
       });
     } catch (const std::exception &e) {
       // Gradients made while recording point into the failed graph's pool
@@ -493,6 +508,7 @@ void Trainer::saveCheckpoint(const std::string &path, int64_t iteration) const {
   }
   c.put("modes_found", c10::List<int64_t>(found));
   c.put("wall_s", wallOffset_);
+  sampleMetrics_->save(c);
   sampler_->save(c); // a collective over the workers (replay shards)
   if (writesFiles())
     c.write(path);
@@ -503,6 +519,7 @@ int64_t Trainer::loadCheckpoint(const std::string &path) {
   optimizer_->load(c);
   targets_->load(c);
   sampler_->load(c);
+  sampleMetrics_->load(c);
   if (seen_.defined()) {
     seen_.zero_();
     std::vector<int64_t> codes;

@@ -169,6 +169,16 @@ struct TargetInfo {
   std::vector<std::string> nets;
 };
 
+/// `test_set P(samples K)` / `reference_modes P(within D)`: a param whose
+/// rows are terminal states (every state field's elements, flattened in
+/// declaration order).
+struct StateSetInfo {
+  std::string param;
+  int64_t rows = 0;
+  int64_t samples = 16; // test_set: backward trajectories per state
+  double within = 0;    // reference_modes: Hamming distance that counts
+};
+
 struct TrainInfo {
   std::string objective;
   std::vector<ConstValue> objectiveArgs;
@@ -184,6 +194,7 @@ struct TrainInfo {
   std::optional<TargetInfo> target;
   int64_t evalEvery = 0; // 0: only at the end
   std::vector<std::string> evalMetrics;
+  std::optional<StateSetInfo> testSet, referenceModes;
   const TrainDecl *decl = nullptr;
 };
 

@@ -38,6 +38,11 @@ public:
   /// Exact L1 / JSD / log Z of the model's sampler (fills `m`) at the
   /// condition `cond` [C] (the env's default where undefined).
   void evaluate(Model &model, Metrics &m, const torch::Tensor &cond = {}) const;
+  /// Exact log P_T(x) of the model's sampler for each row of `x`: the
+  /// probability that a trajectory ends in x (-inf where x is unreachable
+  /// or never ends a trajectory), at the condition `cond` [C].
+  torch::Tensor exactLogPt(Model &model, const State &x,
+                           const torch::Tensor &cond = {}) const;
   /// Indices (state codes) of the modes: terminating states with the
   /// highest reward (at the default condition).
   const std::set<int64_t> &modes() const { return modes_; }
@@ -45,6 +50,14 @@ public:
   int64_t longestPath() const { return longestPath_; }
 
 private:
+  /// The forward policy over every reachable state: the probability that
+  /// a trajectory ends at each (topological order), and what log Z
+  /// estimates read at s0.
+  struct PolicyPass {
+    std::vector<double> end;
+    torch::Tensor logits0, lp0, feats0, logF0;
+  };
+  PolicyPass terminating(Model &model, const torch::Tensor &condRows) const;
   /// log R of every reachable state at `cond` (float64, on the host).
   torch::Tensor logRewards(const torch::Tensor &cond) const;
 

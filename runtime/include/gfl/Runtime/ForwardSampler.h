@@ -32,6 +32,8 @@ constexpr int64_t kReplay = 8;
 constexpr int64_t kLocalSearch = 16;
 /// The minibatch order of epoch e (update rules) is drawn on kMinibatch + e.
 constexpr int64_t kMinibatch = 8192;
+/// The backward walks of the importance-sampling estimates of log P_T.
+constexpr int64_t kEstimate = 4096;
 } // namespace stream
 
 struct ForwardDraw {

@@ -18,6 +18,15 @@ struct Metrics {
   int64_t modesFound = 0, modesTotal = 0;
   double meanReward = 0; // over the last sampled batch
   double topkReward = 0; // mean of its 10 largest rewards
+  // From the states sampled so far (SampleMetrics): distinct terminal
+  // states, the mean reward of the 10 best of them, reference modes found
+  // (-1 total: none declared), and the importance-sampling estimates of
+  // log P_T over the test set against log R (estSamples 0: no test set).
+  int64_t uniqueTerminal = 0;
+  std::optional<double> topkRewardUnique;
+  int64_t referenceModesFound = 0, referenceModesTotal = -1;
+  std::optional<double> estSpearman, estPearson;
+  int64_t estSamples = 0;
   double wallSeconds = 0;
   /// The condition the exact metrics were computed at, as JSON (empty
   /// without conditions).

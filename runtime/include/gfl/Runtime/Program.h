@@ -137,6 +137,14 @@ struct TargetSpec {
   std::vector<std::string> nets;
 };
 
+/// A param of terminal states the metrics read (`test_set`,
+/// `reference_modes`).
+struct StateSetSpec {
+  std::string param;
+  int64_t samples = 16; // backward trajectories per state (test_set)
+  double within = 0;    // Hamming distance that finds a mode
+};
+
 struct TrainSpec {
   std::string objective;
   std::vector<double> objectiveArgs;
@@ -152,6 +160,7 @@ struct TrainSpec {
   std::optional<TargetSpec> target;
   int64_t evalEvery = 0;
   std::vector<std::string> metrics;
+  std::optional<StateSetSpec> testSet, referenceModes;
 };
 
 /// One state per field, each with the batch as its leading dimension.
@@ -238,6 +247,15 @@ public:
   /// The parent of each state through its backward action.
   State backwardStep(const State &s, const torch::Tensor &actions) const;
   torch::Tensor stateIndex(const State &s) const;
+  /// The rows of the param `name` as states (each row every field's
+  /// elements, flattened in declaration order), on the device. Throws
+  /// std::runtime_error when the param is missing or not such a table.
+  State paramStates(const std::string &name) const;
+  /// Elements of a state, every field flattened: S.
+  int64_t stateWidth() const;
+  /// Each state as one row of its elements, [B, S] float64 (as written in
+  /// a param of states).
+  torch::Tensor flattenStates(const State &s) const;
   State stateDecode(const torch::Tensor &index) const;
   /// Rows of one state batch selected by `rows` (int64, on its device).
   static State select(const State &s, const torch::Tensor &rows);

@@ -9,8 +9,9 @@
 //      visited states, compiled policy and objective kernels as autograd
 //      functions) and its backward pass;
 //   3. an optimizer step (Optimizer: Adam groups, learning-rate schedule);
-//   4. every `eval every` iterations, exact metrics (Evaluator) and a
-//      checkpoint (Checkpoint).
+//   4. every `eval every` iterations, exact metrics (Evaluator), metrics
+//      from the sampled states (SampleMetrics) and a checkpoint
+//      (Checkpoint).
 //
 // In a data-parallel run (TrainerOptions::workers) each worker draws its
 // share of the batch (the rows a single process would number the same),
@@ -34,6 +35,7 @@
 #include "gfl/Runtime/Loss.h"
 #include "gfl/Runtime/Metrics.h"
 #include "gfl/Runtime/Optimizer.h"
+#include "gfl/Runtime/SampleMetrics.h"
 #include "gfl/Runtime/TargetNetworks.h"
 
 #include <memory>
@@ -136,6 +138,8 @@ private:
   void step(int64_t iteration);
   /// Marks the terminal states of `r` as sampled (for modes found).
   void markSeen(const Rollout &r);
+  /// Records sampled terminal states for the sample-based metrics.
+  void observe(const State &terminal, const torch::Tensor &logReward);
   /// Worker 0 evaluates and writes files; every worker in one process.
   bool writesFiles() const;
   /// Makes every worker's sampled states the union of all of theirs.
@@ -154,6 +158,7 @@ private:
   std::unique_ptr<BatchSampler> sampler_;
   std::unique_ptr<TargetNetworks> targets_;
   std::optional<Evaluator> evaluator_;
+  std::unique_ptr<SampleMetrics> sampleMetrics_;
   std::string noExactEvaluation_; // why there is no evaluator_, if enumerable
   torch::Tensor seen_;      // [states] bool: sampled as a terminal state
   torch::Tensor modeCodes_; // the evaluator's modes, on the device
@@ -164,6 +169,7 @@ private:
   int64_t localBatch_ = 0;                   // this worker's rows of each batch
   double share_ = 1;                         // localBatch_ / batch
   torch::Tensor graphLoss_, graphLogReward_; // written by each replay
+  State graphFinal_;
   double wallOffset_ = 0;                    // seconds trained before a resume
   Profile profile_;
 };
