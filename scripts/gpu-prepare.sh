@@ -18,6 +18,9 @@ ninja -C "$ROOT/build" gflc gfl-test-artifacts >/dev/null
 rm -rf "$OUT"
 mkdir -p "$OUT/artifacts" "$OUT/bench"
 cp "$ROOT"/build/test/artifacts/*.gflx "$OUT/artifacts/"
+# proxy.gflx finds its reward model next to it when gflc's path is absent.
+mkdir -p "$OUT/artifacts/data"
+cp "$ROOT"/examples/data/proxy.pt "$OUT/artifacts/data/"
 for dh in 2:8 4:8 4:32; do
   d="${dh%:*}" h="${dh#*:}"
   "$BIN/gflc" "$ROOT/examples/hypergrid.gfl" --set "D=$d" --set "H=$h" \

@@ -1,6 +1,7 @@
 //===- MLIRGen.cpp - Environments and objectives to gfl ops ---------------===//
 
 #include "MLIRGenImpl.h"
+#include "gfl/Runtime/Sha256.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -8,6 +9,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+
+#include <fstream>
 
 namespace gfl {
 
@@ -128,7 +131,25 @@ void MLIRGenImpl::genEnv(const EnvInfo &env) {
     Value done = gen(*decl.terminal);
     b_.create<mlir::gfl::YieldOp>(loc(decl.terminal->range), done);
   }
-  {
+  if (decl.rewardModel) {
+    // The model's input per state; gfl-run calls the module on a batch.
+    std::ifstream in(env.rewardModelPath, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+    auto proxy = b_.create<mlir::gfl::ProxyRewardOp>(
+        loc(decl.rewardRange), b_.getStringAttr(env.rewardModelPath),
+        b_.getStringAttr(
+            ::gfl::Sha256::hex(::gfl::Sha256::of(bytes.data(), bytes.size()))),
+        b_.getI64IntegerAttr(env.rewardModelInputs),
+        decl.rewardIsLog ? b_.getUnitAttr() : UnitAttr());
+    OpBuilder::InsertionGuard g(b_);
+    beginRegion(proxy.getBody(), loc(decl.rewardRange));
+    Location l = loc(decl.reward->range);
+    const ::gfl::Type &t = decl.reward->type;
+    Value x = convert(gen(*decl.reward), t, ScalarKind::Float, l);
+    x = flatten(x, t.withScalar(ScalarKind::Float), l);
+    b_.create<mlir::gfl::YieldOp>(l, x);
+  } else {
     auto reward = b_.create<mlir::gfl::LogRewardOp>(loc(decl.rewardRange));
     OpBuilder::InsertionGuard g(b_);
     beginRegion(reward.getBody(), loc(decl.rewardRange), 0,

@@ -223,6 +223,18 @@ Object buildManifest(const CheckedProgram &checked,
     e["num_actions"] = env.numActions;
     e["num_backward_actions"] = env.numBackwardActions;
     e["feature_size"] = env.featureSize;
+    if (env.decl && env.decl->rewardModel) {
+      const LoadSource &model = *env.decl->rewardModel;
+      e["reward_model"] = Object{
+          {"file", model.path},
+          {"path", env.rewardModelPath},
+          {"sha256", fileSha256(env.rewardModelPath)},
+          {"inputs", env.rewardModelInputs},
+          {"log", env.decl->rewardIsLog},
+          {"where", (sourceName + ":" + llvm::Twine(model.range.begin.line) +
+                     ":" + llvm::Twine(model.range.begin.col))
+                        .str()}};
+    }
     auto count =
         kernelsModule->getAttrOfType<mlir::IntegerAttr>("gfl.state_count");
     e["enumerable"] = static_cast<bool>(count);

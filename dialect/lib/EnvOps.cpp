@@ -48,6 +48,9 @@ TerminalOp EnvOp::getTerminal() { return getFirstChild<TerminalOp>(getBody()); }
 LogRewardOp EnvOp::getLogReward() {
   return getFirstChild<LogRewardOp>(getBody());
 }
+ProxyRewardOp EnvOp::getProxyReward() {
+  return getFirstChild<ProxyRewardOp>(getBody());
+}
 FeaturesOp EnvOp::getFeatures() { return getFirstChild<FeaturesOp>(getBody()); }
 StepRewardOp EnvOp::getStepReward() {
   return getFirstChild<StepRewardOp>(getBody());
@@ -148,7 +151,7 @@ LogicalResult EnvOp::verifyRegions() {
       ++numStops;
     } else if (isa<TerminalOp>(op)) {
       ++numTerminals;
-    } else if (isa<LogRewardOp>(op)) {
+    } else if (isa<LogRewardOp, ProxyRewardOp>(op)) {
       ++numLogRewards;
     } else if (isa<FeaturesOp>(op)) {
       ++numFeatures;
@@ -162,8 +165,8 @@ LogicalResult EnvOp::verifyRegions() {
       InFlightDiagnostic diag =
           emitOpError() << "body may only contain gfl.state, gfl.condition, "
                            "gfl.action, gfl.stop, gfl.terminal, "
-                           "gfl.log_reward, gfl.step_reward and "
-                           "gfl.features, found '"
+                           "gfl.log_reward, gfl.proxy_reward, "
+                           "gfl.step_reward and gfl.features, found '"
                         << op.getName() << "'";
       diag.attachNote(op.getLoc()) << "see operation";
       return diag;
@@ -175,7 +178,8 @@ LogicalResult EnvOp::verifyRegions() {
   if (actionNames.empty() && numStops == 0)
     return emitOpError() << "expects at least one 'gfl.action' or 'gfl.stop'";
   if (numLogRewards != 1)
-    return emitOpError() << "expects exactly one 'gfl.log_reward', got "
+    return emitOpError() << "expects exactly one 'gfl.log_reward' or "
+                            "'gfl.proxy_reward', got "
                          << numLogRewards;
   for (auto [count, name] :
        {std::pair<unsigned, StringRef>{numStops, "gfl.stop"},
@@ -367,6 +371,12 @@ LogicalResult TerminalOp::verifyRegions() {
 LogicalResult LogRewardOp::verifyRegions() {
   return common::verifyYieldTypes(*this, getBody(), "body",
                                   Float32Type::get(getContext()));
+}
+
+LogicalResult ProxyRewardOp::verifyRegions() {
+  Type expected = RankedTensorType::get({getSizeAttr().getInt()},
+                                        Float32Type::get(getContext()));
+  return common::verifyYieldTypes(*this, getBody(), "body", expected);
 }
 
 LogicalResult StepRewardOp::verifyRegions() {

@@ -360,6 +360,9 @@ private:
     }
     if (e.reward) {
       line(e.rewardIsLog ? "LogReward" : "Reward", e.rewardRange);
+      if (e.rewardModel)
+        line(fmt::format("Model \"{}\" input", e.rewardModel->path),
+             e.rewardModel->range);
       Nest n2(depth_);
       expr(*e.reward);
     }

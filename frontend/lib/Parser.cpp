@@ -329,7 +329,37 @@ bool Parser::parseEnvItem(EnvDecl &env) {
   if (t.isIdent("reward") || t.isIdent("log_reward")) {
     bool isLog = t.isIdent("log_reward");
     consume();
-    ExprPtr value = parseExprOrBlock();
+    std::optional<LoadSource> model;
+    ExprPtr value;
+    if (tok().is(TokenKind::KwModel) && peekTok().is(TokenKind::LParen)) {
+      // reward model("file", input EXPR); `input` is a word only here.
+      consume();
+      consume();
+      if (!tok().is(TokenKind::StringLiteral)) {
+        errorAtCurrent(fmt::format("expected the file of a TorchScript module "
+                                   "in quotes in 'model(...)', found {}",
+                                   describe(tok())));
+        return false;
+      }
+      Token file = consume();
+      model = LoadSource{file.stringValue, file.range};
+      if (!expect(TokenKind::Comma, "after the model's file"))
+        return false;
+      if (!tok().isIdent("input")) {
+        errorAtCurrent(fmt::format("expected 'input EXPR', the model's input "
+                                   "for a state, found {}",
+                                   describe(tok())));
+        return false;
+      }
+      consume();
+      ++groupDepth_;
+      value = parseExpr();
+      --groupDepth_;
+      if (!value || !expect(TokenKind::RParen, "to close 'model(...)'"))
+        return false;
+    } else {
+      value = parseExprOrBlock();
+    }
     if (!value)
       return false;
     if (env.reward) {
@@ -339,6 +369,7 @@ bool Parser::parseEnvItem(EnvDecl &env) {
     }
     env.reward = std::move(value);
     env.rewardIsLog = isLog;
+    env.rewardModel = std::move(model);
     env.rewardRange = rangeFrom(begin);
     return true;
   }

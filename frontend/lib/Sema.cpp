@@ -647,10 +647,14 @@ void SemaImpl::checkEnv(EnvDecl &env) {
     conditionsRead_.clear();
     Type t = check(*env.reward);
     popScope();
-    if (t.isValid() && (!t.isScalar() || !t.isNumeric()))
+    if (env.rewardModel) {
+      checkRewardModel(env, t, info);
+      t = Type::invalid(); // the condition checks below are about formulas
+    } else if (t.isValid() && (!t.isScalar() || !t.isNumeric())) {
       diags_.error(
           env.reward->range,
           fmt::format("a reward must be a numeric scalar, got {}", t.str()));
+    }
     if (t.isValid() && conditionsOk)
       for (size_t i = 0; i < info.conditions.size(); ++i)
         if (!conditionsRead_.count(static_cast<int>(i)))
@@ -880,6 +884,41 @@ void SemaImpl::checkFor(ForStmt &f) {
   if (ok)
     checkStmts(f.body);
   popScope();
+}
+
+void SemaImpl::checkRewardModel(const EnvDecl &env, const Type &input,
+                                EnvInfo &info) {
+  namespace fs = std::filesystem;
+  const LoadSource &model = *env.rewardModel;
+  if (!info.conditions.empty()) {
+    diags_.error(model.range, "a reward given by a model cannot depend on "
+                              "conditions; write the reward as a formula");
+    return;
+  }
+  if (input.isValid() && (!input.isValue() || input.numElements() == 0)) {
+    diags_.error(env.reward->range,
+                 fmt::format("the input of a reward model must be numbers, "
+                             "got {}",
+                             input.str()));
+    return;
+  }
+  fs::path path(model.path);
+  if (path.is_relative())
+    path = fs::path(diags_.bufferOf(model.range.begin).name()).parent_path() /
+           path;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    diags_.error(model.range,
+                 fmt::format("cannot read the reward model '{}': {}",
+                             model.path,
+                             fs::exists(path, ec) ? "not a regular file"
+                                                  : "no such file"));
+    return;
+  }
+  if (!input.isValid())
+    return;
+  info.rewardModelPath = fs::absolute(path, ec).lexically_normal().string();
+  info.rewardModelInputs = input.numElements();
 }
 
 //===----------------------------------------------------------------------===//

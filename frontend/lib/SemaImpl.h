@@ -67,6 +67,7 @@ private:
   void checkStmts(std::vector<StmtPtr> &stmts);
   void checkStmt(Stmt &s);
   void checkFor(ForStmt &f);
+  void checkRewardModel(const EnvDecl &env, const Type &input, EnvInfo &info);
   void checkModel(ModelDecl &m);
   void checkNet(NetDecl &net);
   void checkObjective(ObjectiveDecl &o);

@@ -152,6 +152,18 @@ std::unique_ptr<Program> Program::load(const std::string &path,
     e.enumerable = need(*env, "enumerable", "env").asBool();
     if (const json::Value *c = env->get("state_count"))
       e.stateCount = c->asInt();
+    if (const json::Value *r = env->get("reward_model")) {
+      RewardModelSpec spec;
+      spec.file = need(*r, "file", "reward_model").asString();
+      spec.path = need(*r, "path", "reward_model").asString();
+      spec.sha256 = need(*r, "sha256", "reward_model").asString();
+      spec.where = need(*r, "where", "reward_model").asString();
+      spec.inputs = need(*r, "inputs", "reward_model").asInt();
+      spec.log = need(*r, "log", "reward_model").asBool();
+      if (spec.inputs <= 0)
+        throw std::runtime_error("manifest: the reward model has no inputs");
+      e.rewardModel = spec;
+    }
 
     for (const json::Value &n : need(m, "networks", "manifest").asArray()) {
       NetSpec s;
@@ -216,15 +228,27 @@ std::unique_ptr<Program> Program::load(const std::string &path,
       for (const json::Value &x : need(*t, "eval_metrics", "train").asArray())
         ts.metrics.push_back(x.asString());
     }
-    for (const char *k : {"gfl_init", "gfl_features", "gfl_sample_step",
-                          "gfl_forward_mask", "gfl_step", "gfl_log_reward",
-                          "gfl_policy_log_prob", "gfl_policy_log_prob_grad"})
+    for (const char *k :
+         {"gfl_init", "gfl_features", "gfl_sample_step", "gfl_forward_mask",
+          "gfl_step",
+          p->env_.rewardModel ? "gfl_proxy_input" : "gfl_log_reward",
+          "gfl_policy_log_prob", "gfl_policy_log_prob_grad"})
       if (!p->hasKernel(k))
         throw std::runtime_error(std::string("the artifact lacks kernel ") + k);
     checkManifestAgainstKernels(*p);
   } catch (const std::exception &ex) {
     error = "'" + path + "': " + ex.what();
     return nullptr;
+  }
+  // Its errors name the line of the .gfl file that declares it.
+  if (p->env_.rewardModel) {
+    try {
+      p->rewardModel_ =
+          std::make_unique<RewardModel>(*p->env_.rewardModel, path);
+    } catch (const std::exception &ex) {
+      error = ex.what();
+      return nullptr;
+    }
   }
   return p;
 }
@@ -282,6 +306,8 @@ void Program::useDevice(const torch::Device &device) {
   if (device.is_cpu()) {
     gpu_.reset();
     device_ = device;
+    if (rewardModel_)
+      rewardModel_->to(device_);
     return;
   }
   if (!device.is_cuda())
@@ -303,6 +329,8 @@ void Program::useDevice(const torch::Device &device) {
   if (!gpu_)
     throw std::runtime_error(error);
   device_ = torch::Device(torch::kCUDA, 0);
+  if (rewardModel_)
+    rewardModel_->to(device_);
 }
 
 void Program::call(const std::string &name,
@@ -434,6 +462,21 @@ torch::Tensor Program::backwardMask(const State &s) const {
 
 torch::Tensor Program::logReward(const State &s,
                                  const torch::Tensor &cond) const {
+  if (rewardModel_) {
+    torch::Tensor input =
+        stateKernel("gfl_proxy_input", "input", {env_.rewardModel->inputs},
+                    torch::kFloat32, s);
+    torch::Tensor logR = rewardModel_->logReward(input);
+    torch::Tensor nan = logR.isnan();
+    if (nan.any().item<bool>()) {
+      int64_t row = nan.nonzero()[0][0].item<int64_t>();
+      throw std::runtime_error(env_.rewardModel->where +
+                               ": the reward model '" + env_.rewardModel->file +
+                               "' returned NaN for the terminal state " +
+                               describe(s, row));
+    }
+    return logR;
+  }
   if (env_.conditions.empty())
     return stateKernel("gfl_log_reward", "log_reward", {}, torch::kFloat32, s);
   torch::Tensor c = cond.defined() ? cond : defaultCondition(s[0].size(0));

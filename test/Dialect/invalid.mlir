@@ -38,7 +38,7 @@ gfl.env @no_action {
 
 // -----
 
-// expected-error @+1 {{'gfl.env' op expects exactly one 'gfl.log_reward', got 0}}
+// expected-error @+1 {{'gfl.env' op expects exactly one 'gfl.log_reward' or 'gfl.proxy_reward', got 0}}
 gfl.env @no_reward {
   gfl.state "x" : i32 init 0 : i32
   gfl.stop
@@ -46,7 +46,7 @@ gfl.env @no_reward {
 
 // -----
 
-// expected-error @+1 {{'gfl.env' op expects exactly one 'gfl.log_reward', got 2}}
+// expected-error @+1 {{'gfl.env' op expects exactly one 'gfl.log_reward' or 'gfl.proxy_reward', got 2}}
 gfl.env @two_rewards {
   gfl.state "x" : i32 init 0 : i32
   gfl.stop
@@ -124,7 +124,7 @@ gfl.env @two_features {
 
 // -----
 
-// expected-error @+1 {{'gfl.env' op body may only contain gfl.state, gfl.condition, gfl.action, gfl.stop, gfl.terminal, gfl.log_reward, gfl.step_reward and gfl.features, found 'arith.constant'}}
+// expected-error @+1 {{'gfl.env' op body may only contain gfl.state, gfl.condition, gfl.action, gfl.stop, gfl.terminal, gfl.log_reward, gfl.proxy_reward, gfl.step_reward and gfl.features, found 'arith.constant'}}
 gfl.env @foreign_op {
   gfl.state "x" : i32 init 0 : i32
   // expected-note @+1 {{see operation}}
@@ -759,4 +759,37 @@ func.func @closure_not_square(%a: tensor<2x3xi1>) -> tensor<2x3xi1> {
   // expected-error @+1 {{'gfl.closure' op expects a square matrix with a static shape, got 'tensor<2x3xi1>'}}
   %r = gfl.closure %a : tensor<2x3xi1>
   return %r : tensor<2x3xi1>
+}
+
+// -----
+
+gfl.env @proxy_wrong_size {
+  gfl.state "x" : i32 init 0 : i32
+  gfl.stop
+  // expected-error @+1 {{'gfl.proxy_reward' op region 'body' must yield ('tensor<3xf32>'), got ('tensor<2xf32>')}}
+  gfl.proxy_reward "proxy.pt" sha256 "00" size 3 {
+  ^bb0(%x: i32):
+    %f = arith.sitofp %x : i32 to f32
+    %v = tensor.from_elements %f, %f : tensor<2xf32>
+    gfl.yield %v : tensor<2xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{'gfl.env' op expects exactly one 'gfl.log_reward' or 'gfl.proxy_reward', got 2}}
+gfl.env @proxy_and_formula {
+  gfl.state "x" : i32 init 0 : i32
+  gfl.stop
+  gfl.log_reward {
+  ^bb0(%x: i32):
+    %r = arith.constant 0.0 : f32
+    gfl.yield %r : f32
+  }
+  gfl.proxy_reward "proxy.pt" sha256 "00" size 1 log {
+  ^bb0(%x: i32):
+    %f = arith.sitofp %x : i32 to f32
+    %v = tensor.from_elements %f : tensor<1xf32>
+    gfl.yield %v : tensor<1xf32>
+  }
 }

@@ -327,3 +327,17 @@ func.func @closure(%adj: tensor<4x4xi1>) -> tensor<4x4xi1> {
   %r = gfl.closure %adj : tensor<4x4xi1>
   return %r : tensor<4x4xi1>
 }
+
+// CHECK-LABEL: gfl.env @proxy
+// CHECK: gfl.proxy_reward "data/proxy.pt" sha256 "9f86d0" size 2 log {
+// CHECK:   gfl.yield %{{.*}} : tensor<2xf32>
+gfl.env @proxy {
+  gfl.state "x" : i32 init 0 : i32
+  gfl.stop
+  gfl.proxy_reward "data/proxy.pt" sha256 "9f86d0" size 2 log {
+  ^bb0(%x: i32):
+    %f = arith.sitofp %x : i32 to f32
+    %v = tensor.from_elements %f, %f : tensor<2xf32>
+    gfl.yield %v : tensor<2xf32>
+  }
+}

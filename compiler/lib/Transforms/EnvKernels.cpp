@@ -340,8 +340,18 @@ void EnvKernelGen::generate(OpBuilder &b) {
         },
         cat(fields("state"), {{"action"}, fields("prev")}));
   }
-  // With conditions, log R(x | c) also reads a condition row per state.
-  if (conditions_.empty())
+  // With conditions, log R(x | c) also reads a condition row per state. A
+  // reward model gets its input per state instead; gfl-run calls it.
+  if (ProxyRewardOp proxy = env_.getProxyReward())
+    add(
+        "proxy_input", st, {},
+        {RankedTensorType::get({static_cast<int64_t>(proxy.getSize())}, f32)},
+        [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {
+          return SmallVector<Value>{
+              inlineRegion(nb, proxy.getBody(), in).front()};
+        },
+        cat(fields("state"), {{"input"}}));
+  else if (conditions_.empty())
     add(
         "log_reward", st, {}, {f32},
         [&](OpBuilder &nb, Location l, Value, ValueRange in, ValueRange) {

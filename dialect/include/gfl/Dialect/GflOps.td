@@ -102,6 +102,7 @@ def Gfl_EnvOp : Gfl_Op<"env",
     StopOp getStop();
     TerminalOp getTerminal();
     LogRewardOp getLogReward();
+    ProxyRewardOp getProxyReward();
     StepRewardOp getStepReward();
     FeaturesOp getFeatures();
     /// Number of flat actions: the sum of the families' getNumActions()
@@ -256,6 +257,36 @@ def Gfl_LogRewardOp : Gfl_Op<"log_reward", [HasParent<"EnvOp">, IsolatedFromAbov
   let hasRegionVerifier = 1;
 }
 
+def Gfl_ProxyRewardOp : Gfl_Op<"proxy_reward",
+    [HasParent<"EnvOp">, IsolatedFromAbove]> {
+  let summary = "reward given by a trained model (a TorchScript module)";
+  let description = [{
+    The body (state args) yields one `tensor<Nxf32>` with `N == size`: the
+    input of the reward model for a terminal state. The runtime loads the
+    TorchScript module at `path` (which must still have the SHA-256
+    `sha256`), calls it once per batch of terminal states on their inputs
+    `[B, N]`, and reads one value per state: log R with `log`, else R.
+    An env has a `gfl.log_reward` or a `gfl.proxy_reward`.
+
+    ```mlir
+    gfl.proxy_reward "/data/proxy.pt" sha256 "9f86d0..." size 8 log {
+    ^bb0(%x: tensor<8xi32>):
+      %in = arith.sitofp %x : tensor<8xi32> to tensor<8xf32>
+      gfl.yield %in : tensor<8xf32>
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$path, StrAttr:$sha256,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$size,
+                       UnitAttr:$log);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $path `sha256` $sha256 `size` $size (`log` $log^)? attr-dict-with-keyword
+    $body
+  }];
+  let hasRegionVerifier = 1;
+}
+
 def Gfl_StepRewardOp : Gfl_Op<"step_reward", [HasParent<"EnvOp">, IsolatedFromAbove]> {
   let summary = "reward of a step, for RL update rules";
   let description = [{
@@ -282,7 +313,7 @@ def Gfl_FeaturesOp : Gfl_Op<"features", [HasParent<"EnvOp">, IsolatedFromAbove]>
 
 def Gfl_YieldOp : Gfl_Op<"yield", [Pure, ReturnLike, Terminator,
     ParentOneOf<["ActionOp", "StopOp", "TerminalOp", "LogRewardOp",
-                 "StepRewardOp", "FeaturesOp", "RangeReduceOp", "SeqBuildOp",
+                 "ProxyRewardOp", "StepRewardOp", "FeaturesOp", "RangeReduceOp", "SeqBuildOp",
                  "ObjectiveOp"]>]> {
   let summary = "region terminator";
   let description = [{

@@ -365,6 +365,8 @@ struct EnvDecl : Decl {
   SourceRange terminalRange;
   ExprPtr reward; // `reward EXPR` or `log_reward EXPR`
   bool rewardIsLog = false;
+  /// `reward model("file", input EXPR)`: `reward` is then the input.
+  std::optional<LoadSource> rewardModel;
   SourceRange rewardRange;
   ExprPtr stepReward; // `step_reward EXPR`, optional (RL update rules)
   SourceRange stepRewardRange;

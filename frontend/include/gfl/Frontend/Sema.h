@@ -81,6 +81,10 @@ struct EnvInfo {
   /// Backward actions: the non-exit ones.
   int64_t numBackwardActions = 0;
   int64_t featureSize = 0;
+  /// `reward model("file", input EXPR)`: the module's path as read, and
+  /// the elements of its input per state.
+  std::string rewardModelPath;
+  int64_t rewardModelInputs = 0;
   const EnvDecl *decl = nullptr;
 };
 

@@ -13,6 +13,7 @@
 
 #include "gfl/Runtime/Artifact.h"
 #include "gfl/Runtime/CudaDriver.h"
+#include "gfl/Runtime/RewardModel.h"
 
 #include <torch/torch.h>
 
@@ -57,6 +58,8 @@ struct EnvSpec {
   bool hasStepReward = false; // gfl_step_reward: t.reward of update rules
   bool enumerable = false;
   int64_t stateCount = 0;
+  /// `reward model(...)`: a TorchScript module gives the reward.
+  std::optional<RewardModelSpec> rewardModel;
 };
 
 struct NetSpec {
@@ -293,6 +296,7 @@ private:
   bool domainsProven_ = false;
   WorkerGroup *workers_ = nullptr;
   std::unique_ptr<cuda::Module> gpu_;
+  std::unique_ptr<RewardModel> rewardModel_;
   EnvSpec env_;
   std::vector<NetSpec> nets_;
   TrainSpec train_;
