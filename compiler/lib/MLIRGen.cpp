@@ -144,11 +144,8 @@ void MLIRGenImpl::genEnv(const EnvInfo &env) {
         decl.rewardIsLog ? b_.getUnitAttr() : UnitAttr());
     OpBuilder::InsertionGuard g(b_);
     beginRegion(proxy.getBody(), loc(decl.rewardRange));
-    Location l = loc(decl.reward->range);
-    const ::gfl::Type &t = decl.reward->type;
-    Value x = convert(gen(*decl.reward), t, ScalarKind::Float, l);
-    x = flatten(x, t.withScalar(ScalarKind::Float), l);
-    b_.create<mlir::gfl::YieldOp>(l, x);
+    b_.create<mlir::gfl::YieldOp>(loc(decl.reward->range),
+                                  genFloatVector(*decl.reward));
   } else {
     auto reward = b_.create<mlir::gfl::LogRewardOp>(loc(decl.rewardRange));
     OpBuilder::InsertionGuard g(b_);
@@ -176,11 +173,8 @@ void MLIRGenImpl::genEnv(const EnvInfo &env) {
         loc(decl.featuresRange), b_.getI64IntegerAttr(env.featureSize));
     OpBuilder::InsertionGuard g(b_);
     beginRegion(feats.getBody(), loc(decl.featuresRange));
-    Location l = loc(decl.features->range);
-    const ::gfl::Type &t = decl.features->type;
-    Value f = convert(gen(*decl.features), t, ScalarKind::Float, l);
-    f = flatten(f, t.withScalar(ScalarKind::Float), l);
-    b_.create<mlir::gfl::YieldOp>(l, f);
+    b_.create<mlir::gfl::YieldOp>(loc(decl.features->range),
+                                  genFloatVector(*decl.features));
   }
 }
 

@@ -75,6 +75,12 @@ Value MLIRGenImpl::convert(Value v, const ::gfl::Type &from, ScalarKind to,
   return v;
 }
 
+Value MLIRGenImpl::genFloatVector(const Expr &e) {
+  Location l = loc(e.range);
+  Value v = convert(gen(e), e.type, ScalarKind::Float, l);
+  return flatten(v, e.type.withScalar(ScalarKind::Float), l);
+}
+
 Value MLIRGenImpl::flatten(Value v, const ::gfl::Type &t, Location l) {
   if (t.shape.empty())
     return b_.create<tensor::FromElementsOp>(

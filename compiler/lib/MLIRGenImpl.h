@@ -73,6 +73,8 @@ public:
   mlir::Value toIndex(mlir::Value i32, mlir::Location loc);
   /// Flattens a scalar or tensor to a 1-D tensor.
   mlir::Value flatten(mlir::Value v, const Type &t, mlir::Location loc);
+  /// `e` as a flat f32 vector (features, a reward model's input).
+  mlir::Value genFloatVector(const Expr &e);
 
   mlir::MLIRContext &ctx_;
   const SourceBuffer &buffer_;

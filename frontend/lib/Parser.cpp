@@ -228,21 +228,14 @@ std::unique_ptr<Decl> Parser::parseParam() {
     return nullptr;
   // load("path"): `load` is a word only here.
   if (tok().isIdent("load") && peekTok().is(TokenKind::LParen)) {
-    consume();
-    consume();
-    if (!tok().is(TokenKind::StringLiteral)) {
-      errorAtCurrent(fmt::format("expected a file name in quotes in "
-                                 "'load(...)', found {}",
-                                 describe(tok())));
-      return nullptr;
-    }
-    Token path = consume();
-    if (!expect(TokenKind::RParen, "to close 'load(...)'"))
+    std::optional<LoadSource> file =
+        parseQuotedFile("a file name in quotes in 'load(...)'");
+    if (!file || !expect(TokenKind::RParen, "to close 'load(...)'"))
       return nullptr;
     auto decl =
         std::make_unique<ParamDecl>(std::move(name), nullptr, rangeFrom(begin));
     decl->type = std::move(type);
-    decl->load = LoadSource{path.stringValue, path.range};
+    decl->load = std::move(file);
     return decl;
   }
   ExprPtr value = parseExpr();
@@ -252,6 +245,18 @@ std::unique_ptr<Decl> Parser::parseParam() {
                                           rangeFrom(begin));
   decl->type = std::move(type);
   return decl;
+}
+
+std::optional<LoadSource> Parser::parseQuotedFile(const char *expected) {
+  consume(); // load, model
+  consume(); // (
+  if (!tok().is(TokenKind::StringLiteral)) {
+    errorAtCurrent(
+        fmt::format("expected {}, found {}", expected, describe(tok())));
+    return std::nullopt;
+  }
+  Token file = consume();
+  return LoadSource{file.stringValue, file.range};
 }
 
 std::unique_ptr<Decl> Parser::parseEnv() {
@@ -333,17 +338,9 @@ bool Parser::parseEnvItem(EnvDecl &env) {
     ExprPtr value;
     if (tok().is(TokenKind::KwModel) && peekTok().is(TokenKind::LParen)) {
       // reward model("file", input EXPR); `input` is a word only here.
-      consume();
-      consume();
-      if (!tok().is(TokenKind::StringLiteral)) {
-        errorAtCurrent(fmt::format("expected the file of a TorchScript module "
-                                   "in quotes in 'model(...)', found {}",
-                                   describe(tok())));
-        return false;
-      }
-      Token file = consume();
-      model = LoadSource{file.stringValue, file.range};
-      if (!expect(TokenKind::Comma, "after the model's file"))
+      model = parseQuotedFile(
+          "the file of a TorchScript module in quotes in 'model(...)'");
+      if (!model || !expect(TokenKind::Comma, "after the model's file"))
         return false;
       if (!tok().isIdent("input")) {
         errorAtCurrent(fmt::format("expected 'input EXPR', the model's input "

@@ -61,6 +61,9 @@ private:
   bool parseStmtBlock(std::vector<StmtPtr> &out);
   StmtPtr parseStmt();
   StmtPtr parseFor();
+  /// `NAME ( "file"`: the file of load(...) or model(...), after the
+  /// name and the parenthesis it consumes.
+  std::optional<LoadSource> parseQuotedFile(const char *expected);
 
   // Expressions.
   ExprPtr parseExpr();
