@@ -1,7 +1,7 @@
 //===- MLIRGen.cpp - Environments and objectives to gfl ops ---------------===//
 
 #include "MLIRGenImpl.h"
-#include "gfl/Runtime/Sha256.h"
+#include "gfl/Compiler/Artifact.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -9,8 +9,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
-
-#include <fstream>
 
 namespace gfl {
 
@@ -133,13 +131,9 @@ void MLIRGenImpl::genEnv(const EnvInfo &env) {
   }
   if (decl.rewardModel) {
     // The model's input per state; gfl-run calls the module on a batch.
-    std::ifstream in(env.rewardModelPath, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)),
-                      std::istreambuf_iterator<char>());
     auto proxy = b_.create<mlir::gfl::ProxyRewardOp>(
         loc(decl.rewardRange), b_.getStringAttr(env.rewardModelPath),
-        b_.getStringAttr(
-            ::gfl::Sha256::hex(::gfl::Sha256::of(bytes.data(), bytes.size()))),
+        b_.getStringAttr(fileSha256(env.rewardModelPath)),
         b_.getI64IntegerAttr(env.rewardModelInputs),
         decl.rewardIsLog ? b_.getUnitAttr() : UnitAttr());
     OpBuilder::InsertionGuard g(b_);

@@ -112,15 +112,6 @@ Array shapeJson(const Type &t) {
   return a;
 }
 
-/// The SHA-256 of a data file a param was loaded from (its bytes were read
-/// moments before, by the frontend).
-std::string fileSha256(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-  return Sha256::hex(Sha256::of(bytes.data(), bytes.size()));
-}
-
 } // namespace
 
 Array kernelTable(mlir::ModuleOp lowered) {
@@ -153,6 +144,13 @@ Array kernelTable(mlir::ModuleOp lowered) {
                            {"args", std::move(args)}});
   }
   return table;
+}
+
+std::string fileSha256(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  return Sha256::hex(Sha256::of(bytes.data(), bytes.size()));
 }
 
 Object buildManifest(const CheckedProgram &checked,

@@ -37,6 +37,10 @@ constexpr int kArtifactAbiVersion = 5;
 /// for every kernel its packed symbol and its arguments.
 llvm::json::Array kernelTable(mlir::ModuleOp lowered);
 
+/// The SHA-256 (hex) of a file the program reads: a `load(...)` table or a
+/// reward model.
+std::string fileSha256(const std::string &path);
+
 /// The manifest: ABI version, env layout, params, networks, objectives,
 /// training settings and the kernel table.
 llvm::json::Object buildManifest(const CheckedProgram &checked,
