@@ -298,23 +298,18 @@ torch::Tensor Evaluator::exactLogPt(Model &model, const State &x,
                                     const torch::Tensor &cond) const {
   torch::NoGradGuard noGrad;
   int64_t S = states_[0].size(0);
-  torch::Tensor condRows;
-  if (!program_.env().conditions.empty())
-    condRows = cond.defined() ? cond.to(program_.options(torch::kFloat32))
-                                    .reshape({1, -1})
-                                    .expand({S, -1})
-                                    .contiguous()
-                              : program_.defaultCondition(S);
-  PolicyPass pass = terminating(model, condRows);
+  PolicyPass pass = terminating(model, program_.conditionRows(S, cond));
   // Positions of the rows of x among the reachable states, by state code.
   torch::Tensor codes = program_.stateIndex(states_).cpu();
   torch::Tensor wanted = program_.stateIndex(x).cpu();
+  auto codeAt = codes.accessor<int64_t, 1>();
+  auto wantedAt = wanted.accessor<int64_t, 1>();
   std::map<int64_t, int64_t> position;
   for (int64_t i = 0; i < S; ++i)
-    position[codes[i].item<int64_t>()] = i;
+    position[codeAt[i]] = i;
   std::vector<double> out;
   for (int64_t r = 0; r < wanted.size(0); ++r) {
-    auto it = position.find(wanted[r].item<int64_t>());
+    auto it = position.find(wantedAt[r]);
     out.push_back(it == position.end() ? -INFINITY
                                        : std::log(pass.end[it->second]));
   }
@@ -326,13 +321,7 @@ void Evaluator::evaluate(Model &model, Metrics &m,
   torch::NoGradGuard noGrad;
   const EnvSpec &env = program_.env();
   int64_t S = states_[0].size(0), A = env.numActions;
-  torch::Tensor condRows;
-  if (!env.conditions.empty())
-    condRows = cond.defined() ? cond.to(program_.options(torch::kFloat32))
-                                    .reshape({1, -1})
-                                    .expand({S, -1})
-                                    .contiguous()
-                              : program_.defaultCondition(S);
+  torch::Tensor condRows = program_.conditionRows(S, cond);
   torch::Tensor logR = logRewards(condRows.defined() ? condRows[0] : cond);
   torch::Tensor endLogR = logR.masked_fill(canEnd_.logical_not(), -INFINITY);
   double logZTrue = torch::logsumexp(endLogR, 0).item<double>();

@@ -470,9 +470,8 @@ torch::Tensor Program::logReward(const State &s,
     torch::Tensor nan = logR.isnan();
     if (nan.any().item<bool>()) {
       int64_t row = nan.nonzero()[0][0].item<int64_t>();
-      throw std::runtime_error(env_.rewardModel->where +
-                               ": the reward model '" + env_.rewardModel->file +
-                               "' returned NaN for the terminal state " +
+      throw std::runtime_error(rewardModel_->named() +
+                               " returned NaN for the terminal state " +
                                describe(s, row));
     }
     return logR;
@@ -494,6 +493,16 @@ torch::Tensor Program::defaultCondition(int64_t rows) const {
       .to(options(torch::kFloat32))
       .unsqueeze(0)
       .expand({rows, env_.conditionSize})
+      .contiguous();
+}
+
+torch::Tensor Program::conditionRows(int64_t rows,
+                                     const torch::Tensor &cond) const {
+  if (env_.conditions.empty() || !cond.defined())
+    return defaultCondition(rows);
+  return cond.to(options(torch::kFloat32))
+      .reshape({1, -1})
+      .expand({rows, -1})
       .contiguous();
 }
 

@@ -28,7 +28,7 @@ RewardModel::RewardModel(const RewardModelSpec &spec,
                          const std::string &artifactPath)
     : spec_(spec) {
   namespace fs = std::filesystem;
-  std::string prefix = spec.where + ": the reward model '" + spec.file + "'";
+  std::string prefix = named();
   std::error_code ec;
   fs::path beside = fs::path(artifactPath).parent_path() / spec.file;
   if (fs::is_regular_file(spec.path, ec))
@@ -62,10 +62,14 @@ RewardModel::RewardModel(const RewardModelSpec &spec,
   call(torch::zeros({2, spec.inputs}, torch::kFloat32));
 }
 
+std::string RewardModel::named() const {
+  return spec_.where + ": the reward model '" + spec_.file + "'";
+}
+
 void RewardModel::to(const torch::Device &device) { module_.to(device); }
 
 torch::Tensor RewardModel::call(const torch::Tensor &inputs) {
-  std::string prefix = spec_.where + ": the reward model '" + spec_.file + "'";
+  std::string prefix = named();
   int64_t batch = inputs.size(0);
   c10::IValue out;
   try {

@@ -121,7 +121,8 @@ void SampleMetrics::observe(const State &terminal,
                             const torch::Tensor &logReward) {
   torch::NoGradGuard noGrad;
   pendingHash_.push_back(hash(terminal));
-  pendingLogR_.push_back(logReward.detach().to(torch::kFloat64));
+  pendingLogR_.push_back(logReward.detach().to(
+      torch::kFloat64, /*non_blocking=*/false, /*copy=*/true));
   if (modes_.defined()) {
     torch::Tensor flat = program_.flattenStates(terminal);
     torch::Tensor distance =
@@ -134,24 +135,25 @@ void SampleMetrics::observe(const State &terminal,
 void SampleMetrics::merge() {
   if (pendingHash_.empty())
     return;
-  pendingHash_.push_back(seen_);
-  seen_ = std::get<0>(torch::_unique(torch::cat(pendingHash_), true, false));
+  torch::Tensor fresh = torch::cat(pendingHash_);
+  seen_ = std::get<0>(torch::_unique(torch::cat({seen_, fresh}), true, false));
   // The best distinct states: the old best and the new, by reward; a state
   // drawn twice counts once.
-  torch::Tensor hashes = torch::cat({bestHash_, torch::cat(pendingHash_)});
-  pendingLogR_.push_back(torch::empty({0}, bestLogR_.options()));
-  torch::Tensor logR = torch::cat({bestLogR_, torch::cat(pendingLogR_)});
+  torch::Tensor hashes = torch::cat({bestHash_, fresh}).cpu();
+  pendingLogR_.insert(pendingLogR_.begin(), bestLogR_);
+  torch::Tensor logR = torch::cat(pendingLogR_);
   pendingHash_.clear();
   pendingLogR_.clear();
   torch::Tensor order = logR.argsort(0, /*descending=*/true).cpu();
   std::vector<double> r = toVector(logR);
-  torch::Tensor h = hashes.cpu();
+  auto orderAt = order.accessor<int64_t, 1>();
+  auto hashAt = hashes.accessor<int64_t, 1>();
   std::set<int64_t> taken;
   std::vector<int64_t> bestH;
   std::vector<double> bestR;
   for (int64_t i = 0; i < order.size(0) && int64_t(bestH.size()) < kTopK; ++i) {
-    int64_t row = order[i].item<int64_t>();
-    int64_t key = h[row].item<int64_t>();
+    int64_t row = orderAt[i];
+    int64_t key = hashAt[row];
     if (taken.insert(key).second) {
       bestH.push_back(key);
       bestR.push_back(r[row]);
@@ -190,10 +192,7 @@ torch::Tensor SampleMetrics::estimateLogPt(const State &x, int64_t samples,
   BackwardDraw draw;
   draw.iteration = torch::full({1}, iteration, program_.options(torch::kInt64));
   draw.stream = stream::kEstimate;
-  if (!program_.env().conditions.empty()) {
-    torch::Tensor c = cond.defined() ? cond : program_.defaultCondition(1)[0];
-    draw.cond = c.to(program_.device()).unsqueeze(0).expand({m * samples, -1});
-  }
+  draw.cond = program_.conditionRows(m * samples, cond);
   Rollout tau = backward_.sample(many, draw);
   StepLogProbs lp = scores_.logProbs(tau);
   torch::Tensor logW = (lp.forward.sum(1) - lp.backward.sum(1))
@@ -215,22 +214,17 @@ void SampleMetrics::fill(Metrics &m, int64_t iteration,
   if (!tests_.empty()) {
     int64_t samples = program_.train().testSet->samples;
     torch::Tensor logPt = estimateLogPt(tests_, samples, iteration, cond);
-    torch::Tensor c;
-    if (!program_.env().conditions.empty())
-      c = (cond.defined() ? cond : program_.defaultCondition(1)[0])
-              .to(program_.device())
-              .unsqueeze(0)
-              .expand({tests_.front().size(0), -1});
-    std::vector<double> a = toVector(logPt),
-                        b = toVector(program_.logReward(tests_, c));
+    torch::Tensor logR = program_.logReward(
+        tests_, program_.conditionRows(tests_.front().size(0), cond));
+    std::vector<double> a = toVector(logPt), b = toVector(logR);
     m.estPearson = pearson(a, b);
     m.estSpearman = pearson(ranks(a), ranks(b));
     m.estSamples = samples;
   }
 }
 
-void SampleMetrics::save(Checkpoint &c) const {
-  const_cast<SampleMetrics *>(this)->merge();
+void SampleMetrics::save(Checkpoint &c) {
+  merge();
   c.put("sampled_hashes", seen_.cpu());
   c.put("sampled_best_hashes", bestHash_.cpu());
   c.put("sampled_best_log_rewards", bestLogR_.cpu());

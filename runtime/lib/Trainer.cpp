@@ -169,10 +169,6 @@ void Trainer::markSeen(const Rollout &r) {
     seen_.index_fill_(0, program_.stateIndex(r.final), true);
 }
 
-void Trainer::observe(const State &terminal, const torch::Tensor &logReward) {
-  sampleMetrics_->observe(terminal, logReward);
-}
-
 Metrics Trainer::evaluate(int64_t iteration, double loss,
                           const torch::Tensor &cond) {
   Metrics m;
@@ -278,10 +274,8 @@ Metrics Trainer::run() {
       Rollout replayedBatch;
       replayedBatch.logReward = logReward;
       checkFinite(program_, model_, replayedBatch, loss, it);
-      State terminal;
-      for (const torch::Tensor &f : graphFinal_)
-        terminal.push_back(f.clone());
-      observe(terminal, logReward.clone());
+      // Read now, before the next replay overwrites the graph's buffers.
+      sampleMetrics_->observe(graphFinal_, logReward);
       step(it);
     } else {
       auto t0 = Clock::now();
@@ -293,7 +287,7 @@ Metrics Trainer::run() {
         profile_.paddedRows += r.batch * (r.steps + 1);
       }
       markSeen(r);
-      observe(r.final, r.logReward);
+      sampleMetrics_->observe(r.final, r.logReward);
       logReward = r.logReward;
       syncForProfile();
       profile_.rollout += seconds(t0);

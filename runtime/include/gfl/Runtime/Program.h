@@ -243,6 +243,10 @@ public:
   /// The env's default condition values as `rows` rows [rows, C]; undefined
   /// without conditions.
   torch::Tensor defaultCondition(int64_t rows) const;
+  /// The condition `cond` [C] as `rows` rows [rows, C] on the device (the
+  /// declared values where `cond` is undefined); undefined without
+  /// conditions.
+  torch::Tensor conditionRows(int64_t rows, const torch::Tensor &cond) const;
   torch::Tensor terminal(const State &s) const;
   /// Next states and `done` for flat actions.
   std::pair<State, torch::Tensor> step(const State &s,

@@ -41,6 +41,8 @@ public:
   /// module fails or returns another shape.
   torch::Tensor logReward(const torch::Tensor &inputs);
   const RewardModelSpec &spec() const { return spec_; }
+  /// "FILE:LINE:COL: the reward model 'F'", the start of its errors.
+  std::string named() const;
   /// The file loaded.
   const std::string &path() const { return loaded_; }
 

@@ -38,7 +38,8 @@ public:
   SampleMetrics(const Program &program, Model &model,
                 const TrajectoryLoss &scores, int64_t maxSteps);
 
-  /// Records the terminal states of a batch and their log-rewards.
+  /// Records the terminal states of a batch and their log-rewards; keeps
+  /// no reference to them (a CUDA graph's buffers may be passed).
   void observe(const State &terminal, const torch::Tensor &logReward);
   /// Merges the records of every worker (a collective).
   void gather(WorkerGroup &workers);
@@ -53,7 +54,8 @@ public:
                               int64_t iteration,
                               const torch::Tensor &cond = {}) const;
 
-  void save(Checkpoint &c) const;
+  /// Folds the pending records in first.
+  void save(Checkpoint &c);
   void load(const Checkpoint &c);
 
 private:

@@ -138,8 +138,6 @@ private:
   void step(int64_t iteration);
   /// Marks the terminal states of `r` as sampled (for modes found).
   void markSeen(const Rollout &r);
-  /// Records sampled terminal states for the sample-based metrics.
-  void observe(const State &terminal, const torch::Tensor &logReward);
   /// Worker 0 evaluates and writes files; every worker in one process.
   bool writesFiles() const;
   /// Makes every worker's sampled states the union of all of theirs.
