@@ -173,15 +173,19 @@ void SemaImpl::reportUnusedOverrides() {
 // Params
 //===----------------------------------------------------------------------===//
 
+std::filesystem::path SemaImpl::besideSource(const LoadSource &file) const {
+  std::filesystem::path path(file.path);
+  if (path.is_relative())
+    path = std::filesystem::path(diags_.bufferOf(file.range.begin).name())
+               .parent_path() /
+           path;
+  return path;
+}
+
 std::optional<ConstValue> SemaImpl::loadParam(const ParamDecl &p,
                                               std::string &loadedPath) {
-  namespace fs = std::filesystem;
-  fs::path path(p.load->path);
-  if (path.is_relative())
-    path = fs::path(diags_.bufferOf(p.load->range.begin).name()).parent_path() /
-           path;
   std::string error;
-  loadedPath = path.string();
+  loadedPath = besideSource(*p.load).string();
   std::optional<ConstValue> value = loadDataFile(loadedPath, error);
   if (!value)
     diags_.error(p.load->range,
@@ -902,10 +906,7 @@ void SemaImpl::checkRewardModel(const EnvDecl &env, const Type &input,
                              input.str()));
     return;
   }
-  fs::path path(model.path);
-  if (path.is_relative())
-    path = fs::path(diags_.bufferOf(model.range.begin).name()).parent_path() /
-           path;
+  fs::path path = besideSource(model);
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     diags_.error(model.range,

@@ -10,9 +10,10 @@
 
 #include "gfl/Frontend/Sema.h"
 
+#include <filesystem>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ private:
 
   // Declarations (Sema.cpp).
   void checkParam(ParamDecl &p);
+  /// A file named in the source (`load`, `model`): relative paths are
+  /// relative to the .gfl file that names it.
+  std::filesystem::path besideSource(const LoadSource &file) const;
   std::optional<ConstValue> loadParam(const ParamDecl &p,
                                       std::string &loadedPath);
   bool conformParam(ParamDecl &p, ConstValue &value);

@@ -395,10 +395,10 @@ std::optional<StateSetInfo> SemaImpl::checkStateSet(Expr &e,
     for (const StateInfo &s : env.states) {
       for (int64_t i = 0; i < s.type.numElements(); ++i, ++col) {
         double v = p->value.data[r * width + col];
-        std::string why;
         if (s.type.is(ScalarKind::Float))
-          ;
-        else if (std::trunc(v) != v)
+          continue; // a float field takes any value
+        std::string why;
+        if (std::trunc(v) != v)
           why = s.type.is(ScalarKind::Bool) ? ", not a bool" : ", not an int";
         else if (s.type.is(ScalarKind::Bool) && v != 0 && v != 1)
           why = ", not a bool (0 or 1)";
