@@ -15,7 +15,8 @@ namespace gfl {
 BatchSampler::BatchSampler(const Program &program, Model &model,
                            const TrajectoryLoss &loss, int64_t endCheckEvery,
                            int64_t maxSteps, WorkerGroup *workers)
-    : program_(program), forward_(program, model, endCheckEvery, maxSteps),
+    : program_(program), loss_(loss),
+      forward_(program, model, endCheckEvery, maxSteps),
       backward_(program, model, endCheckEvery, maxSteps),
       conditions_(std::make_unique<ConditionSampler>(program)) {
   const SamplerSpec &spec = program.train().sampler;
@@ -44,8 +45,9 @@ torch::Tensor BatchSampler::drawConditions(int64_t batch) const {
 }
 
 Rollout BatchSampler::onPolicy(int64_t batch, int64_t steps, bool checkEnded,
-                               torch::Tensor cond) {
+                               torch::Tensor cond, bool keepPolicy) {
   ForwardDraw draw;
+  draw.keepPolicy = keepPolicy;
   draw.iteration = iteration_;
   draw.epsilon = epsilon_;
   draw.temperature = temperature_;
@@ -74,7 +76,12 @@ Rollout BatchSampler::draw(int64_t batch, int64_t steps, bool checkEnded) {
   std::vector<Rollout> parts;
   Rollout drawn;
   if (fresh > 0) {
-    drawn = onPolicy(fresh, steps, checkEnded, rowsOf(cond, 0, fresh));
+    // Replay and local search make trajectories the rollout's forward did
+    // not see: the loss then runs P_F on the whole batch.
+    bool keepPolicy =
+        fresh == batch && !localSearch_ && loss_.keepsRolloutPolicy();
+    drawn =
+        onPolicy(fresh, steps, checkEnded, rowsOf(cond, 0, fresh), keepPolicy);
     parts.push_back(drawn);
   }
   int64_t row = fresh;

@@ -28,6 +28,36 @@ void ForwardSampler::reportLeavingDomains(
       "where it would");
 }
 
+namespace {
+
+/// The kept evaluations of steps 0..T-1 as one tape, row-major in steps.
+std::shared_ptr<const PolicyTape>
+packPolicyTape(std::vector<torch::Tensor> &rows,
+               std::vector<torch::Tensor> &features,
+               std::vector<torch::Tensor> &cond, std::vector<LinearTape> &tapes,
+               int64_t T) {
+  for (auto *perStep : {&rows, &features, &cond})
+    perStep->resize(T);
+  tapes.resize(T);
+  auto tape = std::make_shared<PolicyTape>();
+  for (int64_t k = 0; k < T; ++k)
+    rows[k] = rows[k] * (T + 1) + k;
+  tape->rows = torch::cat(rows, 0);
+  tape->features = torch::cat(features, 0);
+  if (T > 0 && cond.front().defined())
+    tape->cond = torch::cat(cond, 0);
+  size_t layers = T > 0 ? tapes.front().outputs.size() : 0;
+  for (size_t l = 0; l < layers; ++l) {
+    std::vector<torch::Tensor> perStep;
+    for (const LinearTape &t : tapes)
+      perStep.push_back(t.outputs[l]);
+    tape->linears.outputs.push_back(torch::cat(perStep, 0));
+  }
+  return tape;
+}
+
+} // namespace
+
 Rollout ForwardSampler::sample(const State &start,
                                const ForwardDraw &draw) const {
   torch::NoGradGuard noGrad;
@@ -49,20 +79,31 @@ Rollout ForwardSampler::sample(const State &start,
   // kernel does not read an ended row's logits); a GPU keeps fixed shapes
   // (CUDA graphs) and reads nothing back per step.
   bool compact = !program_.device().is_cuda();
+  // With draw.keepPolicy, per step: the rows evaluated, their inputs and
+  // the policy's linear layers there.
+  std::vector<torch::Tensor> keptRows, keptFeatures, keptCond;
+  std::vector<LinearTape> keptTapes;
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
-    torch::Tensor logits;
     torch::Tensor running =
         compact ? ended.logical_not().nonzero().reshape({-1}) : torch::Tensor();
-    if (!compact || running.size(0) == batch) {
-      logits = model_->policyLogits(feats, draw.cond);
-    } else {
-      torch::Tensor cond = draw.cond.defined()
-                               ? draw.cond.index_select(0, running)
-                               : torch::Tensor();
-      logits = torch::zeros({batch, env.numActions}, opts(torch::kFloat32))
-                   .index_copy_(0, running,
-                                model_->policyLogits(
-                                    feats.index_select(0, running), cond));
+    bool all = !compact || running.size(0) == batch;
+    torch::Tensor in = all ? feats : feats.index_select(0, running);
+    torch::Tensor inCond = all || !draw.cond.defined()
+                               ? draw.cond
+                               : draw.cond.index_select(0, running);
+    LinearTape tape;
+    torch::Tensor out =
+        model_->policyLogits(in, inCond, draw.keepPolicy ? &tape : nullptr);
+    torch::Tensor logits =
+        all ? out
+            : torch::zeros({batch, env.numActions}, opts(torch::kFloat32))
+                  .index_copy_(0, running, out);
+    if (draw.keepPolicy) {
+      keptRows.push_back(all ? torch::arange(batch, opts(torch::kInt64))
+                             : running);
+      keptFeatures.push_back(in);
+      keptCond.push_back(inCond);
+      keptTapes.push_back(std::move(tape));
     }
     State next = program_.emptyState(batch);
     auto action = torch::empty({batch}, opts(torch::kInt32));
@@ -118,6 +159,9 @@ Rollout ForwardSampler::sample(const State &start,
                               std::move(actList), draw.cond);
   r.logPfOld = columns(logPfList);
   r.logQ = columns(logQList);
+  if (draw.keepPolicy)
+    r.policyTape =
+        packPolicyTape(keptRows, keptFeatures, keptCond, keptTapes, T);
   return r;
 }
 

@@ -77,6 +77,33 @@ Visited visit(const Program &program, const Rollout &r, bool pack) {
   return v;
 }
 
+/// P_F's logits on the visited states from the rollout's tape: its rows
+/// replayed (the graph without the layers' products), zeros elsewhere. The
+/// rollout did not evaluate the state where each trajectory ended; with
+/// `atEnds` (the objective reads the policy there) those rows are computed
+/// here.
+torch::Tensor keptPolicyLogits(const Program &program, Model &model,
+                               const Visited &v, const Rollout &r,
+                               bool atEnds) {
+  const PolicyTape &kept = *r.policyTape;
+  LinearTape replay = kept.linears;
+  replay.mode = LinearTape::Mode::Replay;
+  torch::Tensor logits =
+      torch::zeros({v.rows, program.env().numActions},
+                   v.features.options().dtype(torch::kFloat32))
+          .index_copy(0, kept.rows,
+                      model->policyLogits(kept.features, kept.cond, &replay));
+  if (!atEnds)
+    return logits;
+  torch::Tensor ends =
+      torch::arange(r.batch, program.options(torch::kInt64)) * (r.steps + 1) +
+      actionCounts(r);
+  torch::Tensor cond =
+      v.cond.defined() ? v.cond.index_select(0, ends) : torch::Tensor();
+  return logits.index_copy(
+      0, ends, model->policyLogits(v.features.index_select(0, ends), cond));
+}
+
 /// log P_B of the transitions: the backward action of each non-exit
 /// action, in the successor state.
 torch::Tensor
@@ -124,6 +151,8 @@ TrajectoryLoss::TrajectoryLoss(const Program &program, Model &model)
   if (reads("value") && !program.net("value"))
     throw std::runtime_error("the objective reads t.value but the model has "
                              "no 'value' network");
+  readsPolicyAtEnd_ = readsEdgeFlows_ || reads("log_pf_exit") ||
+                      reads("logit") || reads("log_norm") || reads("entropy");
   // P_F's logits serve every policy quantity (and the log-probabilities of
   // a backward-drawn batch); a head that no read needs is not run.
   onlineNets_.insert("pf");
@@ -145,6 +174,13 @@ bool TrajectoryLoss::packs() const {
   // A GPU keeps fixed shapes, which CUDA graphs replay; the networks of a
   // CPU see only the rows of states that exist.
   return !program_.device().is_cuda();
+}
+
+bool TrajectoryLoss::keepsRolloutPolicy() const {
+  const TrainSpec &t = program_.train();
+  bool readsPolicy = readsPolicyAtEnd_ || reads("log_pf");
+  return readsPolicy && packs() && t.epochs * t.minibatches == 1 &&
+         !model_->parametersOf("pf").empty();
 }
 
 bool TrajectoryLoss::takes(const std::string &name) const {
@@ -174,8 +210,16 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
   Visited v = visit(program_, r, packs());
   int64_t N = v.rows;
   torch::Tensor fmask = program_.forwardMask(v.states);
-  auto outs = runNetworks(model_, v, onlineNets_);
-  torch::Tensor pfLogits = model_->logits(outs, "pf", N, v.features.options());
+  // An on-policy rollout may have kept P_F's forward (keepsRolloutPolicy).
+  bool kept = r.policyTape != nullptr;
+  std::set<std::string> nets = onlineNets_;
+  if (kept)
+    nets.erase("pf");
+  auto outs = nets.empty() ? std::map<std::string, torch::Tensor>()
+                           : runNetworks(model_, v, nets);
+  torch::Tensor pfLogits =
+      kept ? keptPolicyLogits(program_, model_, v, r, readsPolicyAtEnd_)
+           : model_->logits(outs, "pf", N, v.features.options());
   // The network outputs the objective reads, as [B, T+1] rows.
   std::map<std::string, torch::Tensor> learned, data;
   if (reads("log_pf"))

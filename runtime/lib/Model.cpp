@@ -36,6 +36,28 @@ struct Activation : torch::nn::Module {
 /// Logit-GFN clips the scaled logits to keep the softmax finite.
 constexpr double kScaledLogitBound = 50.0;
 
+/// A linear layer whose output a recorded forward computed: that output,
+/// with the layer's gradients (d x = d y W, d W = d y^T x, d b = sum d y).
+struct ReplayedLinear : torch::autograd::Function<ReplayedLinear> {
+  static torch::Tensor forward(torch::autograd::AutogradContext *ctx,
+                               torch::Tensor x, torch::Tensor weight,
+                               torch::Tensor bias,
+                               const torch::Tensor *output) {
+    ctx->save_for_backward({x, weight});
+    return output->detach();
+  }
+
+  static torch::autograd::variable_list
+  backward(torch::autograd::AutogradContext *ctx,
+           torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    torch::Tensor dy = grads[0];
+    torch::Tensor dx =
+        ctx->needs_input_grad(0) ? dy.mm(saved[1]) : torch::Tensor();
+    return {dx, dy.t().mm(saved[0]), dy.sum(0), torch::Tensor()};
+  }
+};
+
 } // namespace
 
 ModelImpl::ModelImpl(const Program &program)
@@ -90,9 +112,33 @@ ModelImpl::inputOf(const NetSpec &n, const torch::Tensor &features,
   return parts.size() == 1 ? parts.front() : torch::cat(parts, 1);
 }
 
+torch::Tensor ModelImpl::runMlp(const std::string &name, torch::Tensor x,
+                                LinearTape *tape) {
+  torch::nn::Sequential &seq = mlps_.at(name);
+  if (!tape)
+    return seq->forward(x);
+  for (torch::nn::AnyModule &layer : *seq) {
+    auto *linear = layer.ptr()->as<torch::nn::LinearImpl>();
+    if (!linear) {
+      x = layer.forward(x);
+    } else if (tape->mode == LinearTape::Mode::Record) {
+      x = linear->forward(x);
+      tape->outputs.push_back(x);
+    } else {
+      if (tape->next >= tape->outputs.size() ||
+          tape->outputs[tape->next].size(0) != x.size(0))
+        throw std::logic_error("a replayed forward differs from the one its "
+                               "tape recorded");
+      x = ReplayedLinear::apply(x, linear->weight, linear->bias,
+                                &tape->outputs[tape->next++]);
+    }
+  }
+  return x;
+}
+
 std::map<std::string, torch::Tensor>
 ModelImpl::forward(const torch::Tensor &features, const torch::Tensor &cond,
-                   const std::set<std::string> &only) {
+                   const std::set<std::string> &only, LinearTape *tape) {
   std::set<std::string> needed;
   std::vector<std::string> pending(only.begin(), only.end());
   if (only.count("pf") && mlps_.count("logit_scale"))
@@ -112,8 +158,7 @@ ModelImpl::forward(const torch::Tensor &features, const torch::Tensor &cond,
   for (const NetSpec &n : nets_) {
     if (n.kind != "mlp" || (!only.empty() && !needed.count(n.name)))
       continue;
-    torch::Tensor y =
-        mlps_.at(n.name)->forward(inputOf(n, features, cond, out));
+    torch::Tensor y = runMlp(n.name, inputOf(n, features, cond, out), tape);
     out[n.name] = n.outputSize == 1 && n.output != "actions" &&
                           n.output != "backward_actions"
                       ? y.squeeze(-1)
@@ -152,8 +197,9 @@ ModelImpl::logits(const std::map<std::string, torch::Tensor> &outs,
 }
 
 torch::Tensor ModelImpl::policyLogits(const torch::Tensor &features,
-                                      const torch::Tensor &cond) {
-  auto outs = mlps_.count("pf") ? forward(features, cond, {"pf"})
+                                      const torch::Tensor &cond,
+                                      LinearTape *tape) {
+  auto outs = mlps_.count("pf") ? forward(features, cond, {"pf"}, tape)
                                 : std::map<std::string, torch::Tensor>();
   return logits(outs, "pf", features.size(0), features.options());
 }

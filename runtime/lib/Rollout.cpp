@@ -214,6 +214,7 @@ Rollout padRollout(const Rollout &r, int64_t steps) {
   if (steps <= r.steps)
     return r;
   Rollout out = r;
+  out.policyTape.reset(); // rows of the unpadded grid
   for (int64_t k = r.steps; k < steps; ++k)
     out.states.push_back(r.states.back());
   torch::Tensor last = r.features.select(0, r.steps).unsqueeze(0);

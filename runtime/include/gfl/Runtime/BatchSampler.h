@@ -54,13 +54,16 @@ public:
   /// (more with `keep_originals` local search). With `steps` > 0 the
   /// on-policy rollout is padded to that many steps (a CUDA graph's
   /// recording; on-policy samplers only), and `checkEnded` asks whether
-  /// every trajectory ended.
+  /// every trajectory ended. A batch drawn wholly on-policy keeps the
+  /// policy's forward for the loss where the loss can use it
+  /// (TrajectoryLoss::keepsRolloutPolicy).
   Rollout draw(int64_t batch, int64_t steps = 0, bool checkEnded = true);
 
   /// `batch` trajectories of the behaviour policy from s0 at the iteration
-  /// set last, at conditions `cond` [B, C] (drawn where undefined).
+  /// set last, at conditions `cond` [B, C] (drawn where undefined);
+  /// `keepPolicy`: see ForwardDraw.
   Rollout onPolicy(int64_t batch, int64_t steps = 0, bool checkEnded = true,
-                   torch::Tensor cond = {});
+                   torch::Tensor cond = {}, bool keepPolicy = false);
 
   /// Conditions drawn for `batch` trajectories on `stream` at the current
   /// iteration; undefined when the environment declares none.
@@ -87,6 +90,7 @@ public:
 
 private:
   const Program &program_;
+  const TrajectoryLoss &loss_;
   ForwardSampler forward_;
   BackwardSampler backward_;
   std::unique_ptr<ConditionSampler> conditions_;

@@ -52,6 +52,9 @@ struct ForwardDraw {
   bool checkEnded = true;
   /// [B, C]: the trajectories' conditions (undefined without conditions).
   torch::Tensor cond;
+  /// Record the policy's evaluations in Rollout::policyTape, for a loss
+  /// that differentiates them.
+  bool keepPolicy = false;
 };
 
 class ForwardSampler {

@@ -1,7 +1,8 @@
 //===- Loss.h - The training loss of a batch of trajectories -----*- C++
 //-*-===//
 //
-// One batched forward of the networks over every visited state, log P_F /
+// One batched forward of the networks over every visited state (or a
+// replay of the on-policy rollout's P_F forward), log P_F /
 // log P_B through the compiled policy kernel, the edge flows of flow
 // matching, and the loss through the compiled objective kernel: each a
 // LibTorch autograd function whose backward is the compiled gradient
@@ -53,6 +54,14 @@ public:
   /// The networks the loss runs on the visited states.
   const std::set<std::string> &networks() const { return onlineNets_; }
 
+  /// Whether an on-policy batch should keep the rollout's P_F forward, with
+  /// its graph, for this loss (Rollout::policyLogits): the objective reads
+  /// P_F, which is a network, the networks see packed rows, and the batch
+  /// takes one gradient step (later epochs and minibatches see changed
+  /// parameters). The rollout computed the same logits, on the same states
+  /// with the same parameters, that the loss would compute again.
+  bool keepsRolloutPolicy() const;
+
 private:
   bool reads(const std::string &name) const { return reads_.count(name); }
   bool packs() const;
@@ -66,6 +75,9 @@ private:
   bool needsStateRewards_ = false; // objective reads log_r_step / energy
   std::set<std::string> reads_;    // network outputs the objective reads
   bool readsEdgeFlows_ = false;    // log_in_flow, log_out_flow, log_exit_flow
+  // The objective reads P_F's logits at a state where no action was taken
+  // (log_pf_exit, statistics of the policy, edge flows), not only log_pf.
+  bool readsPolicyAtEnd_ = false;
   // The networks run on the visited states, online and target: only those
   // whose outputs the objective reads.
   std::set<std::string> onlineNets_, targetNets_;

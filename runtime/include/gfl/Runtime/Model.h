@@ -26,6 +26,18 @@
 
 namespace gfl {
 
+/// The outputs of a forward's linear layers, in the order it computes them.
+/// A forward that records them (without a graph: the rollout's policy) can
+/// be replayed on the same inputs: the replay builds the autograd graph
+/// without computing the layers again, and its backward is each layer's
+/// usual two products.
+struct LinearTape {
+  enum class Mode { Record, Replay };
+  Mode mode = Mode::Record;
+  std::vector<torch::Tensor> outputs;
+  size_t next = 0; // the replay's position
+};
+
 class ModelImpl : public torch::nn::Module {
 public:
   /// The networks of `program`'s manifest, for its env's conditions and
@@ -36,19 +48,22 @@ public:
   /// `[N, C]` (undefined without conditions), each `[N, out]`; a network
   /// with one output is squeezed to `[N]`. With `only`, just those
   /// networks and the networks they read. The forward policy's logits come
-  /// scaled by `logit_scale` where the model has one.
+  /// scaled by `logit_scale` where the model has one. With `tape`, the
+  /// linear layers record their outputs into it or replay them from it.
   std::map<std::string, torch::Tensor>
   forward(const torch::Tensor &features, const torch::Tensor &cond = {},
-          const std::set<std::string> &only = {});
+          const std::set<std::string> &only = {}, LinearTape *tape = nullptr);
   /// The logits of policy network `name` in `outs` (contiguous), or zeros
   /// of `rows` x its width (a uniform policy, also `pb` left out of the
   /// model). An MLP missing from `outs` is an error.
   torch::Tensor logits(const std::map<std::string, torch::Tensor> &outs,
                        const std::string &name, int64_t rows,
                        const torch::TensorOptions &options) const;
-  /// The forward (backward) policy's logits for a batch of states.
+  /// The forward (backward) policy's logits for a batch of states; `tape`
+  /// as for forward().
   torch::Tensor policyLogits(const torch::Tensor &features,
-                             const torch::Tensor &cond = {});
+                             const torch::Tensor &cond = {},
+                             LinearTape *tape = nullptr);
   torch::Tensor backwardLogits(const torch::Tensor &features,
                                const torch::Tensor &cond = {});
   /// True when the model has a learned log Z (`logZ`).
@@ -66,6 +81,9 @@ public:
 
 private:
   const NetSpec *spec(const std::string &name) const;
+  /// MLP `name` on `x`, its linear layers recorded or replayed by `tape`.
+  torch::Tensor runMlp(const std::string &name, torch::Tensor x,
+                       LinearTape *tape);
   /// The input of MLP `n`: its sources concatenated.
   torch::Tensor inputOf(const NetSpec &n, const torch::Tensor &features,
                         const torch::Tensor &cond,

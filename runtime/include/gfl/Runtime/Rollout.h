@@ -14,10 +14,12 @@
 #ifndef GFL_RUNTIME_ROLLOUT_H
 #define GFL_RUNTIME_ROLLOUT_H
 
+#include "gfl/Runtime/Model.h"
 #include "gfl/Runtime/Program.h"
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 namespace gfl {
@@ -42,6 +44,21 @@ struct Rollout {
   /// was drawn (PPO's pi_old, importance weights). Undefined for
   /// trajectories drawn backward.
   torch::Tensor logPfOld, logQ;
+  /// What the forward rollout's policy computed (ForwardDraw::keepPolicy),
+  /// so that the loss of an on-policy batch does not run P_F again.
+  /// Undefined otherwise; whatever recombines trajectories leaves it out.
+  std::shared_ptr<const struct PolicyTape> policyTape;
+};
+
+/// The forward rollout's P_F evaluations: the states it evaluated (each
+/// step's running trajectories) and the outputs of the policy's linear
+/// layers there, for a replay (LinearTape) that builds the loss's graph
+/// without computing them again.
+struct PolicyTape {
+  torch::Tensor rows;     // [M] int64: row b*(T+1)+k for s_k of trajectory b
+  torch::Tensor features; // [M, F]
+  torch::Tensor cond;     // [M, C], undefined without conditions
+  LinearTape linears;     // each [M, width], recorded
 };
 
 /// When a walk (forward or backward) stops. Whether every trajectory has
