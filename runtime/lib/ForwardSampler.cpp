@@ -83,6 +83,7 @@ Rollout ForwardSampler::sample(const State &start,
   // the policy's linear layers there.
   std::vector<torch::Tensor> keptRows, keptFeatures, keptCond;
   std::vector<LinearTape> keptTapes;
+  torch::Tensor everyRow;
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
     torch::Tensor running =
         compact ? ended.logical_not().nonzero().reshape({-1}) : torch::Tensor();
@@ -96,11 +97,12 @@ Rollout ForwardSampler::sample(const State &start,
         model_->policyLogits(in, inCond, draw.keepPolicy ? &tape : nullptr);
     torch::Tensor logits =
         all ? out
-            : torch::zeros({batch, env.numActions}, opts(torch::kFloat32))
+            : torch::empty({batch, env.numActions}, opts(torch::kFloat32))
                   .index_copy_(0, running, out);
     if (draw.keepPolicy) {
-      keptRows.push_back(all ? torch::arange(batch, opts(torch::kInt64))
-                             : running);
+      if (all && !everyRow.defined())
+        everyRow = torch::arange(batch, opts(torch::kInt64));
+      keptRows.push_back(all ? everyRow : running);
       keptFeatures.push_back(in);
       keptCond.push_back(inCond);
       keptTapes.push_back(std::move(tape));
