@@ -28,9 +28,12 @@ struct Visited {
 /// trajectory's end repeat its last state, and every kernel masks them.
 torch::Tensor liveRows(const Program &program, const Rollout &r) {
   int64_t T1 = r.steps + 1;
-  torch::Tensor taken = r.actions.ge(0).sum(1, /*keepdim=*/true); // [B, 1]
   torch::Tensor k = torch::arange(T1, program.options(torch::kInt64));
-  return k.unsqueeze(0).le(taken).reshape({-1}).nonzero().reshape({-1});
+  return k.unsqueeze(0)
+      .le(actionCounts(r).unsqueeze(1))
+      .reshape({-1})
+      .nonzero()
+      .reshape({-1});
 }
 
 /// Networks `nets` on the visited states. With `v.live`, only on those
@@ -153,6 +156,9 @@ TrajectoryLoss::TrajectoryLoss(const Program &program, Model &model)
                              "no 'value' network");
   readsPolicyAtEnd_ = readsEdgeFlows_ || reads("log_pf_exit") ||
                       reads("logit") || reads("log_norm") || reads("entropy");
+  policyReplayable_ = (readsPolicyAtEnd_ || reads("log_pf")) &&
+                      t.epochs * t.minibatches == 1 &&
+                      !model->parametersOf("pf").empty();
   // P_F's logits serve every policy quantity (and the log-probabilities of
   // a backward-drawn batch); a head that no read needs is not run.
   onlineNets_.insert("pf");
@@ -177,10 +183,7 @@ bool TrajectoryLoss::packs() const {
 }
 
 bool TrajectoryLoss::keepsRolloutPolicy() const {
-  const TrainSpec &t = program_.train();
-  bool readsPolicy = readsPolicyAtEnd_ || reads("log_pf");
-  return readsPolicy && packs() && t.epochs * t.minibatches == 1 &&
-         !model_->parametersOf("pf").empty();
+  return policyReplayable_ && packs();
 }
 
 bool TrajectoryLoss::takes(const std::string &name) const {

@@ -61,6 +61,7 @@ Optimizer::Optimizer(const Program &program, Model &model)
   torch::NoGradGuard noGrad;
   expAvg_.resize(params_.size());
   expAvgSq_.resize(params_.size());
+  gradSlot_.resize(params_.size());
   steps_.assign(params_.size(), 0);
   for (Group &g : groups_) {
     g.lr = g.options.lr;
@@ -81,6 +82,7 @@ Optimizer::Optimizer(const Program &program, Model &model)
       p.set_data(slot);
       expAvg_[i] = g.expAvg.slice(0, at, at + n).view(p.sizes());
       expAvgSq_[i] = g.expAvgSq.slice(0, at, at + n).view(p.sizes());
+      gradSlot_[i] = g.grads.slice(0, at, at + n).view(p.sizes());
       at += n;
     }
   }
@@ -114,12 +116,8 @@ void Optimizer::step(int64_t iteration) {
       together = together && params_[i].second.grad().defined() &&
                  steps_[i] == steps_[g.members.front()];
     if (together) {
-      int64_t at = 0;
-      for (size_t i : g.members) {
-        const torch::Tensor &grad = params_[i].second.grad();
-        g.grads.slice(0, at, at + grad.numel()).view(grad.sizes()).copy_(grad);
-        at += grad.numel();
-      }
+      for (size_t i : g.members)
+        gradSlot_[i].copy_(params_[i].second.grad());
       int64_t step = steps_[g.members.front()] + 1;
       update(g.options, g.lr, step, g.values, g.grads, g.expAvg, g.expAvgSq);
       for (size_t i : g.members)

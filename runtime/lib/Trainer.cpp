@@ -140,11 +140,6 @@ void Trainer::checkReplicas(int64_t iteration) {
           " differ from worker 0's: the workers' steps diverged");
 }
 
-void Trainer::dropGradients() {
-  for (auto &[name, p] : model_->namedParams())
-    p.mutable_grad().reset();
-}
-
 void Trainer::syncForProfile() const {
   if (options_.profile && program_.device().is_cuda())
     torch::cuda::synchronize();
@@ -256,7 +251,7 @@ Metrics Trainer::run() {
     sideStream.emplace();
   // A graph from an earlier run is recorded again; gradients left by its
   // replays must not be accumulated into.
-  dropGradients();
+  optimizer_->zeroGrad();
   graph_.reset();
   int64_t end = options_.until > 0 ? std::min(options_.until, t.iterations)
                                    : t.iterations;
@@ -392,7 +387,7 @@ double Trainer::measureGemmFloor() {
     once();
   if (program_.device().is_cuda())
     torch::cuda::synchronize();
-  dropGradients();
+  optimizer_->zeroGrad();
   profile_.gemmFloorMs = 1e3 * seconds(t0) / reps;
   return profile_.gemmFloorMs;
 }
@@ -454,7 +449,7 @@ bool Trainer::replayGraph(int64_t it) {
   if (!graph_) {
     // Gradients recorded from no gradient are written, not accumulated, at
     // each replay, into buffers of the graph's pool.
-    dropGradients();
+    optimizer_->zeroGrad();
     auto graph = std::make_unique<CudaGraph>();
     try {
       graph->capture([&] {
@@ -470,7 +465,7 @@ bool Trainer::replayGraph(int64_t it) {
     } catch (const std::exception &e) {
       // Gradients made while recording point into the failed graph's pool
       // and hold nothing computed.
-      dropGradients();
+      optimizer_->zeroGrad();
       std::fprintf(stderr,
                    "gfl: warning: recording the CUDA graph failed (%s); "
                    "training goes on without graphs\n",

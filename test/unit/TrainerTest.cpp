@@ -151,9 +151,6 @@ TEST(TrainerRollout, PaddingToTheHorizonKeepsLossAndGradients) {
   }
 }
 
-// The networks run on the rows of states that exist (packed) or on every
-// row of the padded B x (T+1) grid: the same loss and gradients, for every
-// library objective and update rule, on the same trajectories.
 /// The library's objectives and update rules, as test artifacts.
 std::vector<std::string> libraryArtifacts() {
   std::vector<std::string> artifacts;
@@ -203,6 +200,9 @@ void expectSameLossAndGradients(Trainer &a, const Rollout &ra, Trainer &b,
   }
 }
 
+// The networks run on the rows of states that exist (packed) or on every
+// row of the padded B x (T+1) grid: the same loss and gradients, for every
+// library objective and update rule, on the same trajectories.
 TEST(TrainerLoss, PackedAndPaddedRowsGiveTheSameLossAndGradients) {
   for (const std::string &name : libraryArtifacts()) {
     SCOPED_TRACE(name);
@@ -333,9 +333,10 @@ TEST(TrainerFiles, MetricsPastTheCheckpointAndTornLinesAreDropped) {
 
 /// The optimizer steps each group as one flat tensor; the parameters must
 /// move as LibTorch's Adam moves them: two groups (log Z at its own
-/// learning rate), betas, L2 weight decay, and a step in which one network
-/// gets no gradient (it is not stepped, and the group is stepped parameter
-/// by parameter until its step counts agree again).
+/// learning rate), betas, L2 weight decay, and a step in which log Z and
+/// one parameter of P_F get no gradient (they are not stepped; P_F's group,
+/// its step counts unequal from then on, is stepped parameter by
+/// parameter).
 TEST(TrainerOptimizer, StepsAsLibTorchsAdam) {
   auto program = loadHypergrid();
   ASSERT_TRUE(program);

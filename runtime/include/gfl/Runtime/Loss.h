@@ -54,8 +54,8 @@ public:
   /// The networks the loss runs on the visited states.
   const std::set<std::string> &networks() const { return onlineNets_; }
 
-  /// Whether an on-policy batch should keep the rollout's P_F forward, with
-  /// its graph, for this loss (Rollout::policyLogits): the objective reads
+  /// Whether an on-policy batch should keep the rollout's P_F evaluations
+  /// for this loss to replay (Rollout::policyTape): the objective reads
   /// P_F, which is a network, the networks see packed rows, and the batch
   /// takes one gradient step (later epochs and minibatches see changed
   /// parameters). The rollout computed the same logits, on the same states
@@ -78,6 +78,9 @@ private:
   // The objective reads P_F's logits at a state where no action was taken
   // (log_pf_exit, statistics of the policy, edge flows), not only log_pf.
   bool readsPolicyAtEnd_ = false;
+  // The objective reads a P_F network and the batch takes one step: the
+  // rollout's evaluations can serve the loss (keepsRolloutPolicy).
+  bool policyReplayable_ = false;
   // The networks run on the visited states, online and target: only those
   // whose outputs the objective reads.
   std::set<std::string> onlineNets_, targetNets_;

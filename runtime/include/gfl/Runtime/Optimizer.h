@@ -33,7 +33,8 @@ public:
 
   /// An optimizer step at `iteration` (the learning rate scheduled for it).
   void step(int64_t iteration);
-  /// Drops the gradients (the next backward pass writes them anew).
+  /// Makes every parameter's gradient undefined, not zero (the next
+  /// backward pass writes them anew).
   void zeroGrad();
   /// The learning rate of group `group` at the last step.
   double learningRate(size_t group = 0) const;
@@ -51,7 +52,7 @@ private:
     double lr = 0;                          // scheduled, at the last step
     std::vector<size_t> members;            // indices into params_
     torch::Tensor values, expAvg, expAvgSq; // flat, [total numel]
-    torch::Tensor grads; // flat: the members' gradients gathered
+    torch::Tensor grads; // flat: the members' gradients, gathered to step
   };
   /// Adam on `value` with `grad` and its moments, at step `step` (>= 1).
   static void update(const Options &o, double lr, int64_t step,
@@ -61,9 +62,9 @@ private:
 
   const Program &program_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;
-  // Per parameter: views of its group's moments, and its step count (0:
-  // never stepped, no state in checkpoints).
-  std::vector<torch::Tensor> expAvg_, expAvgSq_;
+  // Per parameter: views of its group's moments and gradient buffer, and its
+  // step count (0: never stepped, no state in checkpoints).
+  std::vector<torch::Tensor> expAvg_, expAvgSq_, gradSlot_;
   std::vector<int64_t> steps_;
   std::vector<Group> groups_;
 };

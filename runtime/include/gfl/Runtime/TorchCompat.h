@@ -22,16 +22,6 @@
 
 namespace gfl::compat {
 
-/// The key of a parameter in torch::optim::Optimizer::state(): a string of
-/// the TensorImpl address in 1.x, the address itself in 2.x.
-inline auto optimizerStateKey(const torch::Tensor &p) {
-#if TORCH_VERSION_MAJOR >= 2
-  return static_cast<void *>(p.unsafeGetTensorImpl());
-#else
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
-#endif
-}
-
 /// True when this LibTorch can put tensors on a GPU.
 constexpr bool torchHasCuda() {
 #ifdef GFL_TORCH_CUDA

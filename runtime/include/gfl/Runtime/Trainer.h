@@ -132,8 +132,6 @@ public:
 private:
   /// With options_.profile on a GPU, waits for the device.
   void syncForProfile() const;
-  /// Makes every parameter's gradient undefined (not zero).
-  void dropGradients();
   /// An optimizer step at `iteration` and the targets' update after it.
   void step(int64_t iteration);
   /// Marks the terminal states of `r` as sampled (for modes found).
