@@ -31,14 +31,11 @@ void ForwardSampler::reportLeavingDomains(
 namespace {
 
 /// The kept evaluations of steps 0..T-1 as one tape, row-major in steps.
-std::shared_ptr<const PolicyTape>
-packPolicyTape(std::vector<torch::Tensor> &rows,
-               std::vector<torch::Tensor> &features,
-               std::vector<torch::Tensor> &cond, std::vector<LinearTape> &tapes,
-               int64_t T) {
+std::shared_ptr<const PolicyTape> packPolicyTape(
+    std::vector<torch::Tensor> &rows, std::vector<torch::Tensor> &features,
+    std::vector<torch::Tensor> &cond, LinearTape &linears, int64_t T) {
   for (auto *perStep : {&rows, &features, &cond})
     perStep->resize(T);
-  tapes.resize(T);
   auto tape = std::make_shared<PolicyTape>();
   for (int64_t k = 0; k < T; ++k)
     rows[k] = rows[k] * (T + 1) + k;
@@ -46,13 +43,9 @@ packPolicyTape(std::vector<torch::Tensor> &rows,
   tape->features = torch::cat(features, 0);
   if (T > 0 && cond.front().defined())
     tape->cond = torch::cat(cond, 0);
-  size_t layers = T > 0 ? tapes.front().outputs.size() : 0;
-  for (size_t l = 0; l < layers; ++l) {
-    std::vector<torch::Tensor> perStep;
-    for (const LinearTape &t : tapes)
-      perStep.push_back(t.outputs[l]);
-    tape->linears.outputs.push_back(torch::cat(perStep, 0));
-  }
+  // The steps after T evaluated no row (every trajectory had ended).
+  linears.trim();
+  tape->linears = std::move(linears);
   return tape;
 }
 
@@ -82,7 +75,8 @@ Rollout ForwardSampler::sample(const State &start,
   // With draw.keepPolicy, per step: the rows evaluated, their inputs and
   // the policy's linear layers there.
   std::vector<torch::Tensor> keptRows, keptFeatures, keptCond;
-  std::vector<LinearTape> keptTapes;
+  LinearTape kept;
+  kept.reserve = keptRowsHint_ + keptRowsHint_ / 4 + batch;
   torch::Tensor everyRow;
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
     torch::Tensor running =
@@ -92,9 +86,8 @@ Rollout ForwardSampler::sample(const State &start,
     torch::Tensor inCond = all || !draw.cond.defined()
                                ? draw.cond
                                : draw.cond.index_select(0, running);
-    LinearTape tape;
     torch::Tensor out =
-        model_->policyLogits(in, inCond, draw.keepPolicy ? &tape : nullptr);
+        model_->policyLogits(in, inCond, draw.keepPolicy ? &kept : nullptr);
     torch::Tensor logits =
         all ? out
             : torch::empty({batch, env.numActions}, opts(torch::kFloat32))
@@ -105,7 +98,6 @@ Rollout ForwardSampler::sample(const State &start,
       keptRows.push_back(all ? everyRow : running);
       keptFeatures.push_back(in);
       keptCond.push_back(inCond);
-      keptTapes.push_back(std::move(tape));
     }
     State next = program_.emptyState(batch);
     auto action = torch::empty({batch}, opts(torch::kInt32));
@@ -161,9 +153,10 @@ Rollout ForwardSampler::sample(const State &start,
                               std::move(actList), draw.cond);
   r.logPfOld = columns(logPfList);
   r.logQ = columns(logQList);
-  if (draw.keepPolicy)
-    r.policyTape =
-        packPolicyTape(keptRows, keptFeatures, keptCond, keptTapes, T);
+  if (draw.keepPolicy) {
+    keptRowsHint_ = kept.rows;
+    r.policyTape = packPolicyTape(keptRows, keptFeatures, keptCond, kept, T);
+  }
   return r;
 }
 

@@ -10,74 +10,77 @@ namespace gfl {
 
 namespace {
 
-/// The visited states of a rollout, row-major in (trajectory, step): row
-/// b*(T+1)+k is s_k of trajectory b.
+/// The visited states of a rollout, one row per state, in the order of
+/// the [B, T+1] grid (trajectory-major). Padded: every row of the grid,
+/// row b*(T+1)+k is s_k of trajectory b (the rows after a trajectory's end
+/// repeat its last state). Packed: only the states of each trajectory,
+/// s_0 .. s_L after L actions (the exit included); the networks, the
+/// policy kernels and the state functions see only those rows.
 struct Visited {
+  int64_t batch = 0, width = 0; // B, T+1
   int64_t rows = 0;
   State states;
   torch::Tensor features; // [N, F]
   torch::Tensor actions;  // [N] int32
   torch::Tensor next;     // [N] int64: the row of the successor
   torch::Tensor cond;     // [N, C] or undefined
-  /// [M] int64: the rows that are states of their trajectory (s_0 .. s_L
-  /// after L actions, the exit included); undefined: all of them.
-  torch::Tensor live;
+  torch::Tensor first;    // [B] int64: the row of each trajectory's s_0
+  torch::Tensor ends;     // [B] int64: the row of each trajectory's last state
+  /// [N] int64, packed: the place of each row in the grid; undefined:
+  /// padded.
+  torch::Tensor grid;
 };
 
-/// The rows of `r` that are states of their trajectory: the rows after a
-/// trajectory's end repeat its last state, and every kernel masks them.
-torch::Tensor liveRows(const Program &program, const Rollout &r) {
-  int64_t T1 = r.steps + 1;
-  torch::Tensor k = torch::arange(T1, program.options(torch::kInt64));
-  return k.unsqueeze(0)
-      .le(actionCounts(r).unsqueeze(1))
-      .reshape({-1})
-      .nonzero()
-      .reshape({-1});
-}
-
-/// Networks `nets` on the visited states. With `v.live`, only on those
-/// rows (the rest get zeros, which nothing reads): the networks' cost is
-/// their rows, and padding is about half of them on a trained sampler.
-std::map<std::string, torch::Tensor>
-runNetworks(Model &model, const Visited &v, const std::set<std::string> &nets) {
-  if (!v.live.defined())
-    return model->forward(v.features, v.cond, nets);
-  torch::Tensor cond =
-      v.cond.defined() ? v.cond.index_select(0, v.live) : torch::Tensor();
-  auto outs = model->forward(v.features.index_select(0, v.live), cond, nets);
-  for (auto &[name, out] : outs) {
-    std::vector<int64_t> shape = out.sizes().vec();
-    shape[0] = v.rows;
-    out = torch::zeros(shape, out.options()).index_copy(0, v.live, out);
-  }
-  return outs;
-}
-
 Visited visit(const Program &program, const Rollout &r, bool pack) {
-  const EnvSpec &env = program.env();
-  int64_t B = r.batch, T1 = r.steps + 1, N = B * T1;
-  Visited v;
-  v.rows = N;
-  v.features =
-      r.features.transpose(0, 1).reshape({N, env.featureSize}).contiguous();
-  // Row b*T1+k is s_k of trajectory b (k*B+b in the concatenation of
-  // r.states); its successor's row is b*T1+min(k+1, T).
+  int64_t B = r.batch, T1 = r.steps + 1;
   auto longs = program.options(torch::kInt64);
+  Visited v;
+  v.batch = B;
+  v.width = T1;
+  torch::Tensor counts = actionCounts(r); // [B]: s_counts is the last state
   torch::Tensor b = torch::arange(B, longs).unsqueeze(1);
   torch::Tensor k = torch::arange(T1, longs).unsqueeze(0);
-  torch::Tensor perm = (k * B + b).reshape({N});
-  v.next = (b * T1 + (k + 1).clamp_max(T1 - 1)).reshape({N});
-  v.states = Program::select(Program::cat(r.states), perm);
-  v.actions = r.actions.reshape({N}).contiguous();
-  if (r.cond.defined())
-    v.cond = r.cond.repeat_interleave(T1, 0);
   if (pack) {
-    v.live = liveRows(program, r);
-    if (v.live.size(0) == N)
-      v.live = torch::Tensor(); // nothing to leave out
+    v.grid = k.le(counts.unsqueeze(1)).reshape({-1}).nonzero().reshape({-1});
+    if (v.grid.size(0) == B * T1)
+      v.grid = torch::Tensor(); // nothing to leave out
   }
+  torch::Tensor traj, step;
+  if (v.grid.defined()) {
+    traj = v.grid.div(T1, "floor");
+    step = v.grid - traj * T1;
+    v.first = (counts + 1).cumsum(0) - (counts + 1);
+    // The successor is the next row while the trajectory runs, the row
+    // itself at its end.
+    v.next = torch::arange(v.grid.size(0), longs) +
+             step.lt(counts.index_select(0, traj));
+    v.actions = r.actions.reshape({-1}).index_select(0, v.grid);
+  } else {
+    traj = b.expand({B, T1}).reshape({-1});
+    step = k.expand({B, T1}).reshape({-1});
+    v.first = b.reshape({-1}) * T1;
+    v.next = (b * T1 + (k + 1).clamp_max(T1 - 1)).reshape({-1});
+    v.actions = r.actions.reshape({-1}).contiguous();
+  }
+  v.ends = v.first + counts;
+  v.rows = traj.size(0);
+  // Row s_k of trajectory b is row k*B+b of the steps' concatenation.
+  torch::Tensor stepMajor = step * B + traj;
+  v.states = Program::select(Program::cat(r.states), stepMajor);
+  v.features = r.features.flatten(0, 1).index_select(0, stepMajor);
+  if (r.cond.defined())
+    v.cond = r.cond.index_select(0, traj);
   return v;
+}
+
+/// A per-row quantity `x` [N] as the [B, T+1] grid the objective kernel
+/// reads; 0 at the rows packing left out, which every kernel masks.
+torch::Tensor toGrid(const Visited &v, const torch::Tensor &x) {
+  if (!v.grid.defined())
+    return x.view({v.batch, v.width});
+  return torch::zeros({v.batch * v.width}, x.options())
+      .index_copy(0, v.grid, x)
+      .view({v.batch, v.width});
 }
 
 /// P_F's logits on the visited states from the rollout's tape: its rows
@@ -91,20 +94,21 @@ torch::Tensor keptPolicyLogits(const Program &program, Model &model,
   const PolicyTape &kept = *r.policyTape;
   LinearTape replay = kept.linears;
   replay.mode = LinearTape::Mode::Replay;
+  // The tape's rows are places b*(T+1)+k in the grid.
+  torch::Tensor traj = kept.rows.div(v.width, "floor");
+  torch::Tensor rows =
+      v.first.index_select(0, traj) + (kept.rows - traj * v.width);
   torch::Tensor logits =
       torch::zeros({v.rows, program.env().numActions},
                    v.features.options().dtype(torch::kFloat32))
-          .index_copy(0, kept.rows,
+          .index_copy(0, rows,
                       model->policyLogits(kept.features, kept.cond, &replay));
   if (!atEnds)
     return logits;
-  torch::Tensor ends =
-      torch::arange(r.batch, program.options(torch::kInt64)) * (r.steps + 1) +
-      actionCounts(r);
   torch::Tensor cond =
-      v.cond.defined() ? v.cond.index_select(0, ends) : torch::Tensor();
+      v.cond.defined() ? v.cond.index_select(0, v.ends) : torch::Tensor();
   return logits.index_copy(
-      0, ends, model->policyLogits(v.features.index_select(0, ends), cond));
+      0, v.ends, model->policyLogits(v.features.index_select(0, v.ends), cond));
 }
 
 /// log P_B of the transitions: the backward action of each non-exit
@@ -193,25 +197,23 @@ bool TrajectoryLoss::takes(const std::string &name) const {
 StepLogProbs TrajectoryLoss::logProbs(const Rollout &r) const {
   torch::NoGradGuard noGrad;
   const EnvSpec &env = program_.env();
-  int64_t B = r.batch, T1 = r.steps + 1;
   Visited v = visit(program_, r, packs());
-  auto outs = runNetworks(model_, v, {"pf", "pb"});
+  auto outs = model_->forward(v.features, v.cond, {"pf", "pb"});
   torch::Tensor pf = model_->logits(outs, "pf", v.rows, v.features.options());
   StepLogProbs lp;
   lp.forward =
-      policyLogProb(program_, pf, program_.forwardMask(v.states), v.actions)
-          .view({B, T1});
+      toGrid(v, policyLogProb(program_, pf, program_.forwardMask(v.states),
+                              v.actions));
   lp.backward = env.numBackwardActions > 0
-                    ? backwardLogProb(program_, model_, v, outs).view({B, T1})
-                    : torch::zeros({B, T1}, pf.options());
+                    ? toGrid(v, backwardLogProb(program_, model_, v, outs))
+                    : torch::zeros({r.batch, r.steps + 1}, pf.options());
   return lp;
 }
 
 torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
   const EnvSpec &env = program_.env();
-  int64_t B = r.batch, T1 = r.steps + 1;
   Visited v = visit(program_, r, packs());
-  int64_t N = v.rows;
+  int64_t B = r.batch, N = v.rows;
   torch::Tensor fmask = program_.forwardMask(v.states);
   // An on-policy rollout may have kept P_F's forward (keepsRolloutPolicy).
   bool kept = r.policyTape != nullptr;
@@ -219,27 +221,26 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
   if (kept)
     nets.erase("pf");
   auto outs = nets.empty() ? std::map<std::string, torch::Tensor>()
-                           : runNetworks(model_, v, nets);
+                           : model_->forward(v.features, v.cond, nets);
   torch::Tensor pfLogits =
       kept ? keptPolicyLogits(program_, model_, v, r, readsPolicyAtEnd_)
            : model_->logits(outs, "pf", N, v.features.options());
-  // The network outputs the objective reads, as [B, T+1] rows.
+  // The network outputs the objective reads, as [B, T+1] grids.
   std::map<std::string, torch::Tensor> learned, data;
   if (reads("log_pf"))
     learned["log_pf"] =
-        policyLogProb(program_, pfLogits, fmask, v.actions).view({B, T1});
+        toGrid(v, policyLogProb(program_, pfLogits, fmask, v.actions));
   if (reads("log_pb") && env.numBackwardActions > 0)
-    learned["log_pb"] =
-        backwardLogProb(program_, model_, v, outs).view({B, T1});
+    learned["log_pb"] = toGrid(v, backwardLogProb(program_, model_, v, outs));
   if (reads("log_f") && outs.count("logF"))
-    learned["log_f"] = outs.at("logF").reshape({B, T1});
+    learned["log_f"] = toGrid(v, outs.at("logF"));
   if (model_->hasLogZ())
     learned["log_z"] = model_->logZ(B, r.cond, v.features.options());
   if (reads("log_pf_exit")) {
     torch::Tensor exits = torch::full({N}, int32_t(env.numActions - 1),
                                       program_.options(torch::kInt32));
     learned["log_pf_exit"] =
-        policyLogProb(program_, pfLogits, fmask, exits).view({B, T1});
+        toGrid(v, policyLogProb(program_, pfLogits, fmask, exits));
   }
   if (readsEdgeFlows_) {
     // Flow matching reads the policy head as log edge flows; the in-flow
@@ -261,9 +262,9 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
     EdgeFlows flows = edgeFlows(program_, pfLogits, fmask,
                                 parentLogits.view({N, P, env.numActions}),
                                 program_.backwardMask(v.states));
-    learned["log_in_flow"] = flows.in.view({B, T1});
-    learned["log_out_flow"] = flows.out.view({B, T1});
-    learned["log_exit_flow"] = flows.exit.view({B, T1});
+    learned["log_in_flow"] = toGrid(v, flows.in);
+    learned["log_out_flow"] = toGrid(v, flows.out);
+    learned["log_exit_flow"] = toGrid(v, flows.exit);
   }
   // Update rules: statistics of the policy at every visited state, the
   // value head, what the sampler recorded, target networks, step rewards.
@@ -273,18 +274,18 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
          {std::pair{"logit", st.logit}, std::pair{"log_norm", st.logNorm},
           std::pair{"entropy", st.entropy}})
       if (reads(name))
-        learned[name] = t.view({B, T1});
+        learned[name] = toGrid(v, t);
   }
   if (reads("value"))
-    learned["value"] = outs.at("value").reshape({B, T1});
+    learned["value"] = toGrid(v, outs.at("value"));
   if (takes("log_pf_old") || takes("log_q")) {
     torch::Tensor current;
     if (!r.logPfOld.defined()) {
       // Drawn backward (replay, local search): the current policy stands
       // for the one that drew them (ratio 1).
       torch::NoGradGuard noGrad;
-      current = policyLogProb(program_, pfLogits.detach(), fmask, v.actions)
-                    .view({B, T1});
+      current = toGrid(
+          v, policyLogProb(program_, pfLogits.detach(), fmask, v.actions));
     }
     data["log_pf_old"] = r.logPfOld.defined() ? r.logPfOld : current;
     data["log_q"] = r.logQ.defined() ? r.logQ : current;
@@ -295,42 +296,39 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
       throw std::runtime_error("the objective reads a target network, but "
                                "the train block declares none");
     torch::NoGradGuard noGrad;
-    auto touts = runNetworks(*target_, v, targetNets_);
+    auto touts = (*target_)->forward(v.features, v.cond, targetNets_);
     if (targetNets_.count("pf")) {
       torch::Tensor tl =
           (*target_)->logits(touts, "pf", N, v.features.options());
       PolicyStats st = policyStats(program_, tl, fmask, v.actions);
-      data["logit_target"] = st.logit.view({B, T1});
-      data["log_norm_target"] = st.logNorm.view({B, T1});
+      data["logit_target"] = toGrid(v, st.logit);
+      data["log_norm_target"] = toGrid(v, st.logNorm);
     }
     if (takes("value_target"))
-      data["value_target"] = touts.at("value").reshape({B, T1});
+      data["value_target"] = toGrid(v, touts.at("value"));
   }
   if (takes("reward")) {
     // The reward of move k is that of the state it leads to; the exit and
     // the padding earn 0 (the terminal reward is log R).
-    torch::Tensor moves = v.actions.ge(0)
-                              .logical_and(v.actions.ne(env.numActions - 1))
-                              .view({B, T1});
-    if (!env.hasStop)
-      moves = v.actions.ge(0).view({B, T1});
-    torch::Tensor reward = torch::zeros({B, T1}, pfLogits.options());
+    torch::Tensor moves = v.actions.ge(0);
+    if (env.hasStop)
+      moves = moves.logical_and(v.actions.ne(env.numActions - 1));
+    torch::Tensor reward = torch::zeros({N}, pfLogits.options());
     if (env.hasStepReward) {
       auto at = torch::empty({N}, pfLogits.options());
       std::map<std::string, torch::Tensor> args{{"reward", at}};
       program_.bindState(args, "state", v.states);
       program_.call("gfl_step_reward", args);
-      reward =
-          torch::where(moves, at.index_select(0, v.next).view({B, T1}), reward);
+      reward = torch::where(moves, at.index_select(0, v.next), reward);
     }
-    data["reward"] = reward.contiguous();
+    data["reward"] = toGrid(v, reward).contiguous();
   }
   data["log_r"] = r.logReward;
   data["n"] = r.n;
   data["exited"] = r.exited;
   if (needsStateRewards_) {
     // Per-state log-rewards; the energies are their negatives.
-    torch::Tensor logRStep = program_.logReward(v.states, v.cond).view({B, T1});
+    torch::Tensor logRStep = toGrid(v, program_.logReward(v.states, v.cond));
     data["log_r_step"] = logRStep;
     data["energy"] = -logRStep;
   }

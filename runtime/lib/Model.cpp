@@ -60,6 +60,34 @@ struct ReplayedLinear : torch::autograd::Function<ReplayedLinear> {
 
 } // namespace
 
+torch::Tensor LinearTape::record(const torch::Tensor &x,
+                                 const torch::Tensor &weight,
+                                 const torch::Tensor &bias) {
+  int64_t m = x.size(0), width = weight.size(0);
+  if (next == outputs.size())
+    outputs.push_back(
+        torch::empty({std::max(reserve, rows + m), width}, x.options()));
+  torch::Tensor &buffer = outputs[next++];
+  if (rows + m > buffer.size(0)) {
+    torch::Tensor grown = torch::empty({2 * (rows + m), width}, x.options());
+    grown.narrow(0, 0, rows).copy_(buffer.narrow(0, 0, rows));
+    buffer = grown;
+  }
+  torch::Tensor out = buffer.narrow(0, rows, m);
+  return bias.defined() ? torch::addmm_out(out, bias, x, weight.t())
+                        : torch::mm_out(out, x, weight.t());
+}
+
+void LinearTape::endForward(int64_t m) {
+  rows += m;
+  next = 0;
+}
+
+void LinearTape::trim() {
+  for (torch::Tensor &o : outputs)
+    o = o.narrow(0, 0, rows);
+}
+
 ModelImpl::ModelImpl(const Program &program)
     : nets_(program.nets()), numActions_(program.env().numActions),
       numBackwardActions_(program.env().numBackwardActions) {
@@ -122,8 +150,7 @@ torch::Tensor ModelImpl::runMlp(const std::string &name, torch::Tensor x,
     if (!linear) {
       x = layer.forward(x);
     } else if (tape->mode == LinearTape::Mode::Record) {
-      x = linear->forward(x);
-      tape->outputs.push_back(x);
+      x = tape->record(x, linear->weight, linear->bias);
     } else {
       if (tape->next >= tape->outputs.size() ||
           tape->outputs[tape->next].size(0) != x.size(0))
@@ -167,6 +194,8 @@ ModelImpl::forward(const torch::Tensor &features, const torch::Tensor &cond,
   // The scale is softplus(g) / log 2: positive (a negative one would turn
   // the policy around) and 1 where g is 0, so that a freshly initialized g
   // leaves the policy as it is.
+  if (tape && tape->mode == LinearTape::Mode::Record)
+    tape->endForward(features.size(0));
   auto scale = out.find("logit_scale");
   auto pf = out.find("pf");
   if (scale != out.end() && pf != out.end())

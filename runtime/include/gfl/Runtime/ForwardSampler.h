@@ -77,6 +77,9 @@ private:
   const Program &program_;
   Model &model_;
   int64_t endCheckEvery_, maxSteps_;
+  /// The rows the last kept policy forward recorded: the room the next
+  /// one starts with.
+  mutable int64_t keptRowsHint_ = 0;
 };
 
 } // namespace gfl

@@ -44,11 +44,12 @@ public:
   /// The target networks update rules read (`t.*_target`).
   void setTarget(Model *target) { target_ = target; }
 
-  /// Which visited rows the networks run on. Padded: all B x (T+1) rows of
-  /// the rollout (fixed shapes, which CUDA graphs need); packed: only the
-  /// rows of states that exist (s_0 .. s_L of each trajectory), the others
-  /// left at zero for the kernels, which mask them. Auto: packed on the
-  /// CPU, padded on a GPU.
+  /// Which visited rows the networks and the per-state kernels run on.
+  /// Padded: all B x (T+1) rows of the rollout (fixed shapes, which CUDA
+  /// graphs need); packed: only the rows of states that exist (s_0 .. s_L
+  /// of each trajectory), whose results the objective kernel reads in the
+  /// grid, zeros elsewhere, which it masks. Auto: packed on the CPU,
+  /// padded on a GPU.
   enum class Packing { Auto, Packed, Padded };
   void setPacking(Packing p) { packing_ = p; }
   /// The networks the loss runs on the visited states.

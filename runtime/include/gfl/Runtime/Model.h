@@ -31,11 +31,28 @@ namespace gfl {
 /// be replayed on the same inputs: the replay builds the autograd graph
 /// without computing the layers again, and its backward is each layer's
 /// usual two products.
+///
+/// Successive recorded forwards (the rollout's steps) append their rows:
+/// each layer writes its output straight after the rows recorded so far,
+/// so that the tape of a whole rollout is one tensor per layer without
+/// concatenating the steps.
 struct LinearTape {
   enum class Mode { Record, Replay };
   Mode mode = Mode::Record;
+  /// Per layer: the recorded rows, then (while recording) room for more.
   std::vector<torch::Tensor> outputs;
-  size_t next = 0; // the replay's position
+  int64_t rows = 0;    // rows recorded
+  int64_t reserve = 0; // rows a recording makes room for at first
+  size_t next = 0;     // the layer a forward is at
+
+  /// Records: the next layer's output for `x` [m, in], x W^T + b (as
+  /// torch::nn::Linear computes it), written after the recorded rows.
+  torch::Tensor record(const torch::Tensor &x, const torch::Tensor &weight,
+                       const torch::Tensor &bias);
+  /// Ends a recorded forward of `m` rows.
+  void endForward(int64_t m);
+  /// Drops the room past the recorded rows, ready for a replay.
+  void trim();
 };
 
 class ModelImpl : public torch::nn::Module {
