@@ -61,7 +61,8 @@ extern const char *const kLearnedInputs[12];
 
 /// The per-trajectory loss [B] of the training objective. `learned` holds
 /// the network outputs the objective reads, by name; `data` the rest
-/// (log_r, n, exited and, when read, log_r_step).
+/// (log_r, n, exited, offsets and, when read, log_r_step). Sequences are
+/// ragged rows: trajectory b's entries are [offsets[b], offsets[b+1]).
 torch::Tensor objectiveLoss(const Program &program,
                             const std::map<std::string, torch::Tensor> &learned,
                             const std::map<std::string, torch::Tensor> &data);

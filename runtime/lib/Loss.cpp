@@ -26,6 +26,9 @@ struct Visited {
   torch::Tensor cond;     // [N, C] or undefined
   torch::Tensor first;    // [B] int64: the row of each trajectory's s_0
   torch::Tensor ends;     // [B] int64: the row of each trajectory's last state
+  /// [B+1] int32: trajectory b's rows are [offsets[b], offsets[b+1]), as
+  /// the objective kernel reads its sequences.
+  torch::Tensor offsets;
   /// [N] int64, packed: the place of each row in the grid; undefined:
   /// padded.
   torch::Tensor grid;
@@ -64,6 +67,8 @@ Visited visit(const Program &program, const Rollout &r, bool pack) {
   }
   v.ends = v.first + counts;
   v.rows = traj.size(0);
+  v.offsets =
+      torch::cat({v.first, torch::full({1}, v.rows, longs)}).to(torch::kInt32);
   // Row s_k of trajectory b is row k*B+b of the steps' concatenation.
   torch::Tensor stepMajor = step * B + traj;
   v.states = Program::select(Program::cat(r.states), stepMajor);
@@ -73,14 +78,20 @@ Visited visit(const Program &program, const Rollout &r, bool pack) {
   return v;
 }
 
-/// A per-row quantity `x` [N] as the [B, T+1] grid the objective kernel
-/// reads; 0 at the rows packing left out, which every kernel masks.
+/// A per-row quantity `x` [N] as the [B, T+1] grid; 0 at the rows packing
+/// left out.
 torch::Tensor toGrid(const Visited &v, const torch::Tensor &x) {
   if (!v.grid.defined())
     return x.view({v.batch, v.width});
   return torch::zeros({v.batch * v.width}, x.options())
       .index_copy(0, v.grid, x)
       .view({v.batch, v.width});
+}
+
+/// The rows of a [B, T+1] grid `x` (what the sampler recorded per step).
+torch::Tensor fromGrid(const Visited &v, const torch::Tensor &x) {
+  torch::Tensor flat = x.reshape({-1});
+  return v.grid.defined() ? flat.index_select(0, v.grid) : flat.contiguous();
 }
 
 /// P_F's logits on the visited states from the rollout's tape: its rows
@@ -225,22 +236,21 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
   torch::Tensor pfLogits =
       kept ? keptPolicyLogits(program_, model_, v, r, readsPolicyAtEnd_)
            : model_->logits(outs, "pf", N, v.features.options());
-  // The network outputs the objective reads, as [B, T+1] grids.
+  // The per-state quantities the objective reads, as ragged rows: those of
+  // trajectory b are [offsets[b], offsets[b+1]).
   std::map<std::string, torch::Tensor> learned, data;
   if (reads("log_pf"))
-    learned["log_pf"] =
-        toGrid(v, policyLogProb(program_, pfLogits, fmask, v.actions));
+    learned["log_pf"] = policyLogProb(program_, pfLogits, fmask, v.actions);
   if (reads("log_pb") && env.numBackwardActions > 0)
-    learned["log_pb"] = toGrid(v, backwardLogProb(program_, model_, v, outs));
+    learned["log_pb"] = backwardLogProb(program_, model_, v, outs);
   if (reads("log_f") && outs.count("logF"))
-    learned["log_f"] = toGrid(v, outs.at("logF"));
+    learned["log_f"] = outs.at("logF");
   if (model_->hasLogZ())
     learned["log_z"] = model_->logZ(B, r.cond, v.features.options());
   if (reads("log_pf_exit")) {
     torch::Tensor exits = torch::full({N}, int32_t(env.numActions - 1),
                                       program_.options(torch::kInt32));
-    learned["log_pf_exit"] =
-        toGrid(v, policyLogProb(program_, pfLogits, fmask, exits));
+    learned["log_pf_exit"] = policyLogProb(program_, pfLogits, fmask, exits);
   }
   if (readsEdgeFlows_) {
     // Flow matching reads the policy head as log edge flows; the in-flow
@@ -262,9 +272,9 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
     EdgeFlows flows = edgeFlows(program_, pfLogits, fmask,
                                 parentLogits.view({N, P, env.numActions}),
                                 program_.backwardMask(v.states));
-    learned["log_in_flow"] = toGrid(v, flows.in);
-    learned["log_out_flow"] = toGrid(v, flows.out);
-    learned["log_exit_flow"] = toGrid(v, flows.exit);
+    learned["log_in_flow"] = flows.in;
+    learned["log_out_flow"] = flows.out;
+    learned["log_exit_flow"] = flows.exit;
   }
   // Update rules: statistics of the policy at every visited state, the
   // value head, what the sampler recorded, target networks, step rewards.
@@ -274,21 +284,21 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
          {std::pair{"logit", st.logit}, std::pair{"log_norm", st.logNorm},
           std::pair{"entropy", st.entropy}})
       if (reads(name))
-        learned[name] = toGrid(v, t);
+        learned[name] = t;
   }
   if (reads("value"))
-    learned["value"] = toGrid(v, outs.at("value"));
+    learned["value"] = outs.at("value");
   if (takes("log_pf_old") || takes("log_q")) {
     torch::Tensor current;
     if (!r.logPfOld.defined()) {
       // Drawn backward (replay, local search): the current policy stands
       // for the one that drew them (ratio 1).
       torch::NoGradGuard noGrad;
-      current = toGrid(
-          v, policyLogProb(program_, pfLogits.detach(), fmask, v.actions));
+      current = policyLogProb(program_, pfLogits.detach(), fmask, v.actions);
     }
-    data["log_pf_old"] = r.logPfOld.defined() ? r.logPfOld : current;
-    data["log_q"] = r.logQ.defined() ? r.logQ : current;
+    data["log_pf_old"] =
+        r.logPfOld.defined() ? fromGrid(v, r.logPfOld) : current;
+    data["log_q"] = r.logQ.defined() ? fromGrid(v, r.logQ) : current;
   }
   if (takes("logit_target") || takes("log_norm_target") ||
       takes("value_target")) {
@@ -301,11 +311,11 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
       torch::Tensor tl =
           (*target_)->logits(touts, "pf", N, v.features.options());
       PolicyStats st = policyStats(program_, tl, fmask, v.actions);
-      data["logit_target"] = toGrid(v, st.logit);
-      data["log_norm_target"] = toGrid(v, st.logNorm);
+      data["logit_target"] = st.logit;
+      data["log_norm_target"] = st.logNorm;
     }
     if (takes("value_target"))
-      data["value_target"] = toGrid(v, touts.at("value"));
+      data["value_target"] = touts.at("value");
   }
   if (takes("reward")) {
     // The reward of move k is that of the state it leads to; the exit and
@@ -321,14 +331,15 @@ torch::Tensor TrajectoryLoss::operator()(const Rollout &r) const {
       program_.call("gfl_step_reward", args);
       reward = torch::where(moves, at.index_select(0, v.next), reward);
     }
-    data["reward"] = toGrid(v, reward).contiguous();
+    data["reward"] = reward.contiguous();
   }
+  data["offsets"] = v.offsets;
   data["log_r"] = r.logReward;
   data["n"] = r.n;
   data["exited"] = r.exited;
   if (needsStateRewards_) {
     // Per-state log-rewards; the energies are their negatives.
-    torch::Tensor logRStep = toGrid(v, program_.logReward(v.states, v.cond));
+    torch::Tensor logRStep = program_.logReward(v.states, v.cond);
     data["log_r_step"] = logRStep;
     data["energy"] = -logRStep;
   }

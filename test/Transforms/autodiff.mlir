@@ -1,15 +1,29 @@
 // RUN: gfl-opt %s --split-input-file --gfl-autodiff --verify-diagnostics | FileCheck %s
 
 // TB: a loss kernel over the rows it reads, and a fused gradient kernel.
+// The sequences are ragged rows: trajectory b's entries are
+// [offsets[b], offsets[b+1]) of a flat tensor, and the batch is the
+// offsets' size - 1.
 // CHECK-NOT: gfl.objective
 // CHECK-LABEL: func.func @gfl_obj_tb(
-// CHECK-SAME:    %{{.*}}: tensor<?x?xf32> {{.*}}gfl.name = "log_pf"
-// CHECK-SAME:    %{{.*}}: tensor<?x?xf32> {{.*}}gfl.name = "log_pb"
+// CHECK-SAME:    %[[PF:[^:]*]]: tensor<?xf32> {{.*}}gfl.name = "log_pf"
+// CHECK-SAME:    %{{.*}}: tensor<?xf32> {{.*}}gfl.name = "log_pb"
 // CHECK-SAME:    %{{.*}}: tensor<?xf32> {{.*}}gfl.name = "log_r"
 // CHECK-SAME:    %{{.*}}: tensor<?xf32> {{.*}}gfl.name = "log_z"
 // CHECK-SAME:    %{{.*}}: tensor<?xi32> {{.*}}gfl.name = "n"
 // CHECK-SAME:    %{{.*}}: tensor<?xi1> {{.*}}gfl.name = "exited"
+// CHECK-SAME:    %[[OFF:[^:]*]]: tensor<?xi32> {{.*}}gfl.name = "offsets"
 // CHECK-SAME:    %{{.*}}: tensor<?xf32> {{.*}}gfl.name = "loss", gfl.output}
+// CHECK:         %[[ENTRIES:.*]] = tensor.dim %[[OFF]], %{{.*}} : tensor<?xi32>
+// CHECK:         %[[BATCH:.*]] = arith.subi %[[ENTRIES]], %{{.*}} : index
+// CHECK:         scf.forall (%[[B:.*]]) in (%[[BATCH]])
+// CHECK:           %[[S:.*]] = tensor.extract %[[OFF]][%[[B]]] : tensor<?xi32>
+// CHECK:           %[[START:.*]] = arith.index_cast %[[S]] : i32 to index
+// CHECK:           %[[B1:.*]] = arith.addi %[[B]], %{{.*}} : index
+// CHECK:           %[[E:.*]] = tensor.extract %[[OFF]][%[[B1]]] : tensor<?xi32>
+// CHECK:           %[[END:.*]] = arith.index_cast %[[E]] : i32 to index
+// CHECK:           %[[SIZE:.*]] = arith.subi %[[END]], %[[START]] : index
+// CHECK:           tensor.extract_slice %[[PF]][%[[START]]] [%[[SIZE]]] [1] : tensor<?xf32> to tensor<?xf32>
 // log_pf has n + exited valid entries, log_pb n.
 // CHECK:         %[[N:.*]] = arith.index_cast %{{.*}} : i32 to index
 // CHECK:         %[[E:.*]] = arith.index_cast %{{.*}} : i32 to index
@@ -32,6 +46,13 @@
 // CHECK-NEXT:    %[[G:.*]] = arith.addf %[[G1]], %[[G2]] : f32
 // CHECK:         tensor.splat %{{.*}}[%{{.*}}] : tensor<?xf32>
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %[[N2:.*]] step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<?xf32>)
+// The loss and d log Z are one per trajectory; the sequences' gradients
+// are ragged rows at the trajectory's offset.
+// CHECK:         scf.forall.in_parallel
+// CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[I:.*]]] [1] [1] : tensor<1xf32>
+// CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[START:[a-z0-9_]+]]] [%{{.*}}] [1] : tensor<?xf32> into tensor<?xf32>
+// CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[START]]] [%{{.*}}] [1] : tensor<?xf32> into tensor<?xf32>
+// CHECK-NEXT:      tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[I]]] [1] [1] : tensor<1xf32>
 gfl.objective @tb {
 ^bb0(%t: !gfl.traj):
   %z = gfl.traj_scalar <log_z> %t : f32

@@ -346,25 +346,29 @@ TEST_F(CudaKernels, PolicyEdgeFlowAndObjectiveKernels) {
   flows["d_parent_logits"] = HostBuf::zeros("float32", {N, P, A});
   expectSame("gfl_edge_flows_grad", flows);
 
-  // TB and its gradient on a padded batch.
+  // TB and its gradient on ragged rows: trajectory b's n_b + 1 entries
+  // and 0..2 of padding.
   const int64_t B = 64, T = 9;
-  std::vector<int32_t> n(B);
+  std::vector<int32_t> n(B), offsets(B + 1, 0);
   std::vector<uint8_t> exited(B);
   for (int64_t b = 0; b < B; ++b) {
     n[b] = static_cast<int32_t>(rng() % (T - 1));
     exited[b] = rng() % 2;
+    offsets[b + 1] = offsets[b] + n[b] + 1 + static_cast<int32_t>(b % 3);
   }
+  const int64_t M = offsets[B];
   expectSame("gfl_obj_tb_grad",
-             {{"log_pf", HostBuf::of("float32", {B, T}, randoms(B * T))},
-              {"log_pb", HostBuf::of("float32", {B, T}, randoms(B * T))},
+             {{"log_pf", HostBuf::of("float32", {M}, randoms(M))},
+              {"log_pb", HostBuf::of("float32", {M}, randoms(M))},
               {"log_r", HostBuf::of("float32", {B}, randoms(B))},
               {"log_z", HostBuf::of("float32", {B}, randoms(B))},
               {"n", HostBuf::of("int32", {B}, n)},
               {"exited", HostBuf::of("bool", {B}, exited)},
+              {"offsets", HostBuf::of("int32", {B + 1}, offsets)},
               {"d_loss", HostBuf::of("float32", {B}, randoms(B))},
               {"loss", HostBuf::zeros("float32", {B})},
-              {"d_log_pf", HostBuf::zeros("float32", {B, T})},
-              {"d_log_pb", HostBuf::zeros("float32", {B, T})},
+              {"d_log_pf", HostBuf::zeros("float32", {M})},
+              {"d_log_pb", HostBuf::zeros("float32", {M})},
               {"d_log_z", HostBuf::zeros("float32", {B})}});
 }
 

@@ -8,6 +8,8 @@
 
 #include "gfl/Runtime/Program.h"
 
+#include "RaggedRows.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -139,7 +141,7 @@ TEST_P(AgainstAutograd, GradientsAgree) {
     std::map<std::string, double> scalars;
     for (size_t i = 0; i < c.params.size(); ++i)
       scalars["param" + std::to_string(i)] = c.params[i];
-    callKernel(*grad, args, scalars);
+    callKernel(*grad, test::gridsAsRaggedRows(args), scalars);
 
     auto expectClose = [&](const char *what, const torch::Tensor &compiled,
                            const torch::Tensor &reference) {
@@ -213,20 +215,20 @@ TEST(AgainstAutogradBatch, ZVarThroughStages) {
       {"log_r", f32(in.logR)},  {"log_z", f32(in.logZ)},
       {"n", in.n.contiguous()}, {"exited", in.exited.contiguous()},
       {"batch_mean_0", torch::empty({B})}};
-  callKernel(*stage, args);
+  callKernel(*stage, test::gridsAsRaggedRows(args));
   args["batch_mean_0"] = args["batch_mean_0"].mean().expand({B}).contiguous();
   args["d_loss"] = torch::ones({B});
   args["loss"] = torch::empty({B});
   args["d_log_pf"] = torch::empty({B, T});
   args["d_log_pb"] = torch::empty({B, T});
   args["d_batch_mean_0"] = torch::empty({B});
-  callKernel(*grad, args);
+  callKernel(*grad, test::gridsAsRaggedRows(args));
   std::map<std::string, torch::Tensor> second = args;
   double dm = args["d_batch_mean_0"].sum().item<double>() / B;
   second["d_batch_mean_0"] = torch::full({B}, dm, torch::kFloat32);
   second["d_log_pf"] = torch::empty({B, T});
   second["d_log_pb"] = torch::empty({B, T});
-  callKernel(*stageGrad, second);
+  callKernel(*stageGrad, test::gridsAsRaggedRows(second));
 
   auto close = [](const torch::Tensor &a, const torch::Tensor &ref) {
     torch::Tensor r = ref.to(torch::kFloat32);

@@ -2,8 +2,10 @@
 //
 // Checks every objective of Inputs/objectives.gfl: the gradient kernel's
 // loss equals the loss kernel's, and its gradients match central finite
-// differences of the loss kernel on random padded batches (entries past a
-// row's valid length must get zero gradient).
+// differences of the loss kernel on random ragged batches: trajectory b's
+// entries are [offsets[b], offsets[b+1]), n_b + 1 of them (packed rows) or
+// up to 2 more (padding), and entries past a row's valid length must get
+// zero gradient.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,24 +28,44 @@ struct Batch {
   Buffer<float> logR{{B}}, logZ{{B}};
   Buffer<int32_t> n{{B}};
   Buffer<uint8_t> exited{{B}};
+  Buffer<int32_t> offsets{{B + 1}};
+  int64_t entries = 0; // offsets[B]
+  int64_t start(int64_t row) const { return offsets[row]; }
+  int64_t width(int64_t row) const { return offsets[row + 1] - offsets[row]; }
 };
 
 Batch randomBatch(uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   Batch b;
-  for (const char *f : {"log_pf", "log_pb", "log_f", "log_r_step", "energy",
-                        "log_pf_exit"}) {
-    Buffer<float> r({B, T});
-    for (size_t i = 0; i < r.size(); ++i)
-      r[i] = normal(rng) - (std::string(f).rfind("log_p", 0) == 0 ? 1.0f : 0.0f);
-    b.rows[f] = std::move(r);
-  }
   for (int64_t i = 0; i < B; ++i) {
     b.logR[i] = normal(rng);
     b.logZ[i] = normal(rng);
     b.n[i] = 1 + int32_t(i % (T - 1)); // 1..T-1 transitions
     b.exited[i] = i % 2;
+    // n + 1 states, and 0..2 entries of padding.
+    b.offsets[i + 1] = b.offsets[i] + b.n[i] + 1 + int32_t(i % 3);
+  }
+  b.entries = b.offsets[B];
+  for (const char *f :
+       {"log_pf", "log_pb", "log_f", "log_r_step", "energy", "log_pf_exit"}) {
+    Buffer<float> r({b.entries});
+    float shift = std::string(f).rfind("log_p", 0) == 0 ? 1.0f : 0.0f;
+    for (int64_t row = 0; row < B; ++row)
+      for (int64_t i = b.start(row); i < b.start(row + 1); ++i) {
+        // Entries of a row differ by more than the finite differences'
+        // step: a min or max of the row has no kink within it.
+        auto nearAnother = [&] {
+          for (int64_t j = b.start(row); j < i; ++j)
+            if (std::fabs(r[i] - r[j]) < 0.05f)
+              return true;
+          return false;
+        };
+        do
+          r[i] = normal(rng) - shift;
+        while (nearAnother());
+      }
+    b.rows[f] = std::move(r);
   }
   return b;
 }
@@ -66,12 +88,10 @@ public:
       if (!a.buffer) {
         v.push_back(&params.at(p++));
       } else if (a.output) {
-        std::vector<int64_t> shape = a.shape;
-        shape[0] = B;
-        for (int64_t &d : shape)
-          if (d < 0)
-            d = T;
-        outs[a.name] = Buffer<float>(shape, -7.0f);
+        // The gradients of sequences are ragged rows; the rest one per row.
+        bool sequence = a.name.rfind("d_", 0) == 0 && a.name != "d_log_z" &&
+                        b.rows.count(a.name.substr(2));
+        outs[a.name] = Buffer<float>({sequence ? b.entries : B}, -7.0f);
         v.push_back(outs[a.name].descriptor());
       } else if (a.name == "log_r") {
         v.push_back(b.logR.descriptor());
@@ -81,6 +101,8 @@ public:
         v.push_back(b.n.descriptor());
       } else if (a.name == "exited") {
         v.push_back(b.exited.descriptor());
+      } else if (a.name == "offsets") {
+        v.push_back(b.offsets.descriptor());
       } else if (a.name == "d_loss") {
         v.push_back(dLoss.descriptor());
       } else {
@@ -139,13 +161,14 @@ TEST_P(ObjectiveGradients, MatchFiniteDifferences) {
 
     // Central differences of the loss kernel, per learned input entry.
     auto check = [&](const std::string &gradName, Buffer<float> &input,
-                     int64_t width, const std::string &field) {
+                     const std::string &field) {
       SCOPED_TRACE(name + " " + gradName);
       const Buffer<float> &g = outs.at(gradName);
       for (int64_t row = 0; row < B; ++row) {
         int64_t valid = field.empty() ? 1 : validLength(field, b, row);
+        int64_t width = field.empty() ? 1 : b.width(row);
         for (int64_t k = 0; k < width; ++k) {
-          size_t at = row * width + k;
+          size_t at = field.empty() ? row : b.start(row) + k;
           if (k >= valid) {
             EXPECT_EQ(g[at], 0.0f) << "row " << row << " k " << k;
             continue;
@@ -165,9 +188,9 @@ TEST_P(ObjectiveGradients, MatchFiniteDifferences) {
     };
     for (const char *field : {"log_pf", "log_pb", "log_f", "log_pf_exit"})
       if (outs.count(std::string("d_") + field))
-        check(std::string("d_") + field, b.rows.at(field), T, field);
+        check(std::string("d_") + field, b.rows.at(field), field);
     if (outs.count("d_log_z"))
-      check("d_log_z", b.logZ, 1, "");
+      check("d_log_z", b.logZ, "");
   }
 }
 
@@ -185,9 +208,9 @@ TEST(ObjectiveLoss, TrajectoryBalanceValue) {
   for (int64_t i = 0; i < B; ++i) {
     double r = b.logZ[i] - b.logR[i];
     for (int64_t k = 0; k < b.n[i] + b.exited[i]; ++k)
-      r += b.rows["log_pf"][i * T + k];
+      r += b.rows["log_pf"][b.start(i) + k];
     for (int64_t k = 0; k < b.n[i]; ++k)
-      r -= b.rows["log_pb"][i * T + k];
+      r -= b.rows["log_pb"][b.start(i) + k];
     EXPECT_NEAR(loss[i], r * r, 1e-4 * (1 + r * r)) << i;
   }
 }

@@ -11,6 +11,8 @@
 
 #include "gfl/Runtime/Program.h"
 
+#include "RaggedRows.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -196,7 +198,7 @@ TEST_P(LibraryAgainstAutograd, LossAndGradients) {
     std::map<std::string, double> scalars;
     for (size_t i = 0; i < np; ++i)
       scalars["param" + std::to_string(i)] = c.params[i];
-    callKernel(*grad, args, scalars);
+    callKernel(*grad, test::gridsAsRaggedRows(args), scalars);
 
     auto expectClose = [&](const std::string &what,
                            const torch::Tensor &compiled,

@@ -977,9 +977,25 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
     inputs.push_back(row);
     names.push_back(fieldName(f));
   }
-  inputs.append({f32, f32, i32, i1});
-  names.append({"log_r", "log_z", "n", "exited"});
+  // The sequences are ragged rows: trajectory b's entries are
+  // [offsets[b], offsets[b + 1]) of each (packed states, or the padded grid
+  // with offsets b (T + 1)). A row has room for every entry its length
+  // counts, and reads past the length are masked.
+  inputs.append({f32, f32, i32, i1, i32});
+  names.append({"log_r", "log_z", "n", "exited", "offsets"});
   size_t numBase = inputs.size();
+  size_t numLearned = llvm::count_if(use.fields, isLearned);
+  // Ragged inputs and outputs of a kernel whose gradient outputs (one per
+  // learned sequence first) start at output `gradientsAt`.
+  auto ragged = [&](KernelSpec spec, std::optional<size_t> gradientsAt) {
+    spec.offsetsInput = numBase - 1;
+    for (size_t i = 0; i < use.fields.size(); ++i)
+      spec.raggedInputs.push_back(i);
+    if (gradientsAt)
+      for (size_t i = 0; i < numLearned; ++i)
+        spec.raggedOutputs.push_back(*gradientsAt + i);
+    return spec;
+  };
   SmallVector<Type> scalars;
   for (BlockArgument a : obj.getExtraArgs())
     scalars.push_back(a.getType());
@@ -1049,8 +1065,9 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
       return vals;
     };
     buildKernel(b, module, loc,
-                KernelSpec{base + "_batch", inputs, scalars, outs, stage,
-                           stageNames});
+                ragged(KernelSpec{base + "_batch", inputs, scalars, outs, stage,
+                                  stageNames},
+                       std::nullopt));
   }
 
   auto forward = [&](OpBuilder &nb, Location l, Value, ValueRange in,
@@ -1066,8 +1083,10 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
   SmallVector<std::string> fwdNames = withBatchNames;
   fwdNames.append(scalarNames.begin(), scalarNames.end());
   fwdNames.push_back("loss");
-  buildKernel(b, module, loc,
-              KernelSpec{base, withBatch, scalars, {f32}, forward, fwdNames});
+  buildKernel(
+      b, module, loc,
+      ragged(KernelSpec{base, withBatch, scalars, {f32}, forward, fwdNames},
+             std::nullopt));
   if (failed(status) || !withGradient)
     return status;
 
@@ -1140,8 +1159,9 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
     return outs;
   };
   buildKernel(b, module, loc,
-              KernelSpec{base + "_grad", gradInputs, scalars, lossGradOutputs,
-                         gradient, gradNames});
+              ragged(KernelSpec{base + "_grad", gradInputs, scalars,
+                                lossGradOutputs, gradient, gradNames},
+                     /*after the loss*/ 1));
 
   // The stage's gradient exists when there is something to differentiate.
   if (!collectives.empty() && !gradOutputs.empty()) {
@@ -1168,9 +1188,11 @@ LogicalResult buildObjectiveKernels(OpBuilder &b, ModuleOp module,
       status = failure();
       return placeholders(nb, l, r);
     };
-    buildKernel(b, module, loc,
-                KernelSpec{base + "_batch_grad", stageGradInputs, scalars,
-                           gradOutputs, stageGradient, stageGradNames});
+    buildKernel(
+        b, module, loc,
+        ragged(KernelSpec{base + "_batch_grad", stageGradInputs, scalars,
+                          gradOutputs, stageGradient, stageGradNames},
+               0));
   }
   return status;
 }

@@ -57,15 +57,16 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
   SmallVector<Type> args, results;
-  for (Type t : spec.inputRows)
-    args.push_back(batchType(t));
+  for (auto [i, t] : llvm::enumerate(spec.inputRows))
+    args.push_back(llvm::is_contained(spec.raggedInputs, i) ? t : batchType(t));
   for (auto [i, t] : llvm::enumerate(spec.scalars))
     args.push_back(llvm::is_contained(spec.bufferedScalars, i)
                        ? RankedTensorType::get({1}, t)
                        : t);
-  for (Type t : spec.outputRows) {
-    args.push_back(batchType(t));
-    results.push_back(batchType(t));
+  for (auto [i, t] : llvm::enumerate(spec.outputRows)) {
+    Type type = llvm::is_contained(spec.raggedOutputs, i) ? t : batchType(t);
+    args.push_back(type);
+    results.push_back(type);
   }
   auto func =
       b.create<func::FuncOp>(loc, spec.name, b.getFunctionType(args, results));
@@ -87,18 +88,47 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
   ValueRange scalars = entry->getArguments().slice(nIn, nScalar);
   ValueRange outputs = entry->getArguments().drop_front(nIn + nScalar);
 
-  // The batch size comes from the first output (every kernel has one).
+  // The batch size comes from the offsets of ragged rows, else from the
+  // first output (every kernel has one).
   assert(!spec.outputRows.empty() && "a kernel needs an output");
-  Value size = b.create<tensor::DimOp>(loc, outputs.front(), 0);
+  Value size =
+      spec.offsetsInput
+          ? b.create<arith::SubIOp>(
+                 loc,
+                 b.create<tensor::DimOp>(loc, inputs[*spec.offsetsInput], 0),
+                 constIndex(b, loc, 1))
+                .getResult()
+          : b.create<tensor::DimOp>(loc, outputs.front(), 0).getResult();
   auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{size},
                                         ValueRange(outputs), std::nullopt);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(forall.getTerminator());
     Value index = forall.getInductionVars().front();
+    // Row `index` of ragged rows: [offsets[index], offsets[index + 1]).
+    Value rowStart, rowSize;
+    if (spec.offsetsInput) {
+      Value offsets = inputs[*spec.offsetsInput];
+      auto at = [&](Value i) -> Value {
+        return b.create<arith::IndexCastOp>(
+            loc, b.getIndexType(),
+            b.create<tensor::ExtractOp>(loc, offsets, i));
+      };
+      rowStart = at(index);
+      rowSize = b.create<arith::SubIOp>(
+          loc, at(b.create<arith::AddIOp>(loc, index, constIndex(b, loc, 1))),
+          rowStart);
+    }
     SmallVector<Value> rows;
-    for (Value in : inputs) {
+    for (auto [i, in] : llvm::enumerate(inputs)) {
       auto type = cast<RankedTensorType>(in.getType());
+      if (llvm::is_contained(spec.raggedInputs, i)) {
+        rows.push_back(b.create<tensor::ExtractSliceOp>(
+            loc, in, ArrayRef<OpFoldResult>{rowStart},
+            ArrayRef<OpFoldResult>{rowSize},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
+        continue;
+      }
       if (type.getRank() == 1) {
         rows.push_back(b.create<tensor::ExtractOp>(loc, in, index));
         continue;
@@ -123,12 +153,19 @@ func::FuncOp buildKernel(OpBuilder &b, ModuleOp module, Location loc,
     // terminator, whose region may only hold the parallel inserts.
     SmallVector<Value> sources;
     SmallVector<SmallVector<OpFoldResult>> offsetsOf, sizesOf, stridesOf;
-    for (auto [row, dest] : llvm::zip(outRows, forall.getRegionIterArgs())) {
+    for (auto [i, row, dest] :
+         llvm::enumerate(outRows, forall.getRegionIterArgs())) {
       Value src = row;
       if (!isa<RankedTensorType>(row.getType()))
         src = b.create<tensor::FromElementsOp>(
             loc, RankedTensorType::get({1}, row.getType()), ValueRange{row});
       sources.push_back(src);
+      if (llvm::is_contained(spec.raggedOutputs, i)) {
+        offsetsOf.push_back({rowStart});
+        sizesOf.push_back({b.create<tensor::DimOp>(loc, src, 0).getResult()});
+        stridesOf.push_back({b.getIndexAttr(1)});
+        continue;
+      }
       rowSlice(b, loc, index, dest, offsetsOf.emplace_back(),
                sizesOf.emplace_back(), stridesOf.emplace_back());
     }

@@ -20,6 +20,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace mlir::gfl {
@@ -43,6 +44,13 @@ struct KernelSpec {
   /// instead of by value: a launch recorded in a CUDA graph then reads the
   /// value current at replay (the sampler's iteration).
   SmallVector<unsigned> bufferedScalars;
+  /// Ragged rows. The inputs and outputs listed here (each with a row type
+  /// tensor<?xT>) hold the rows of all batch elements one after another
+  /// in a flat tensor<?xT>; input `offsetsInput` (per-row type i32, B+1
+  /// entries) says where: row b is [offsets[b], offsets[b+1]). The batch
+  /// size is then the offsets' size - 1.
+  SmallVector<unsigned> raggedInputs, raggedOutputs;
+  std::optional<unsigned> offsetsInput;
 };
 
 /// Batch type of a per-row type: T -> tensor<?xT>, tensor<SxT> -> tensor<?xSxT>.

@@ -31,7 +31,7 @@ namespace gfl {
 
 /// Version of the kernel ABI and manifest layout; bumped on any change that
 /// an older runtime could misread.
-constexpr int kArtifactAbiVersion = 5;
+constexpr int kArtifactAbiVersion = 6;
 
 /// The kernel table of a module at the "lowered" stage (bufferized kernels):
 /// for every kernel its packed symbol and its arguments.

@@ -20,7 +20,7 @@
 namespace gfl {
 
 /// The ABI version this runtime understands.
-constexpr int kRuntimeAbiVersion = 5;
+constexpr int kRuntimeAbiVersion = 6;
 
 struct KernelArg {
   std::string name;

@@ -44,12 +44,11 @@ public:
   /// The target networks update rules read (`t.*_target`).
   void setTarget(Model *target) { target_ = target; }
 
-  /// Which visited rows the networks and the per-state kernels run on.
-  /// Padded: all B x (T+1) rows of the rollout (fixed shapes, which CUDA
-  /// graphs need); packed: only the rows of states that exist (s_0 .. s_L
-  /// of each trajectory), whose results the objective kernel reads in the
-  /// grid, zeros elsewhere, which it masks. Auto: packed on the CPU,
-  /// padded on a GPU.
+  /// Which visited rows the networks and the kernels run on. Padded: all
+  /// B x (T+1) rows of the rollout (fixed shapes, which CUDA graphs need);
+  /// packed: only the rows of states that exist (s_0 .. s_L of each
+  /// trajectory). The objective kernel reads either through offsets.
+  /// Auto: packed on the CPU, padded on a GPU.
   enum class Packing { Auto, Packed, Padded };
   void setPacking(Packing p) { packing_ = p; }
   /// The networks the loss runs on the visited states.
