@@ -6,7 +6,8 @@
 // scf.forall over the batch that extracts the rows of the inputs, computes
 // the output rows, and inserts them into the destination tensors, which the
 // kernel returns. After bufferization the destinations are the output
-// buffers (docs/artifact.md).
+// buffers (docs/artifact.md). Ragged rows (KernelSpec::raggedInputs) are
+// the exception: their rows lie one after another in one flat tensor.
 //
 //===----------------------------------------------------------------------===//
 
