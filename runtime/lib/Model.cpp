@@ -191,11 +191,11 @@ ModelImpl::forward(const torch::Tensor &features, const torch::Tensor &cond,
                       ? y.squeeze(-1)
                       : y;
   }
+  if (tape && tape->mode == LinearTape::Mode::Record)
+    tape->endForward(features.size(0));
   // The scale is softplus(g) / log 2: positive (a negative one would turn
   // the policy around) and 1 where g is 0, so that a freshly initialized g
   // leaves the policy as it is.
-  if (tape && tape->mode == LinearTape::Mode::Record)
-    tape->endForward(features.size(0));
   auto scale = out.find("logit_scale");
   auto pf = out.find("pf");
   if (scale != out.end() && pf != out.end())
