@@ -64,6 +64,7 @@ torch::Tensor LinearTape::record(const torch::Tensor &x,
                                  const torch::Tensor &weight,
                                  const torch::Tensor &bias) {
   int64_t m = x.size(0), width = weight.size(0);
+  size_t layer = next;
   if (next == outputs.size())
     outputs.push_back(
         torch::empty({std::max(reserve, rows + m), width}, x.options()));
@@ -74,6 +75,14 @@ torch::Tensor LinearTape::record(const torch::Tensor &x,
     buffer = grown;
   }
   torch::Tensor out = buffer.narrow(0, rows, m);
+  if (FewRowLinear::applies(x, weight, out)) {
+    if (packed.size() <= layer)
+      packed.resize(layer + 1);
+    if (!packed[layer])
+      packed[layer] = std::make_shared<const FewRowLinear>(weight);
+    packed[layer]->run(x, bias, out);
+    return out;
+  }
   return bias.defined() ? torch::addmm_out(out, bias, x, weight.t())
                         : torch::mm_out(out, x, weight.t());
 }
@@ -86,6 +95,7 @@ void LinearTape::endForward(int64_t m) {
 void LinearTape::trim() {
   for (torch::Tensor &o : outputs)
     o = o.narrow(0, 0, rows);
+  packed.clear();
 }
 
 ModelImpl::ModelImpl(const Program &program)

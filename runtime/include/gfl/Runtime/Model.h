@@ -16,11 +16,13 @@
 #ifndef GFL_RUNTIME_MODEL_H
 #define GFL_RUNTIME_MODEL_H
 
+#include "gfl/Runtime/FewRowLinear.h"
 #include "gfl/Runtime/Program.h"
 
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -44,6 +46,9 @@ struct LinearTape {
   int64_t rows = 0;    // rows recorded
   int64_t reserve = 0; // rows a recording makes room for at first
   size_t next = 0;     // the layer a forward is at
+  /// Per layer, while recording: its weight packed for few-row products
+  /// (valid while the weights stay as they are, for one rollout).
+  std::vector<std::shared_ptr<const FewRowLinear>> packed;
 
   /// Records: the next layer's output for `x` [m, in], x W^T + b (as
   /// torch::nn::Linear computes it), written after the recorded rows.
@@ -51,7 +56,8 @@ struct LinearTape {
                        const torch::Tensor &bias);
   /// Ends a recorded forward of `m` rows.
   void endForward(int64_t m);
-  /// Drops the room past the recorded rows, ready for a replay.
+  /// Drops the room past the recorded rows and the packed weights, ready
+  /// for a replay.
   void trim();
 };
 

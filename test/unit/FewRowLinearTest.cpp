@@ -1,0 +1,101 @@
+//===- FewRowLinearTest.cpp - Packed few-row products against float64 -----===//
+
+#include "gfl/Runtime/FewRowLinear.h"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using gfl::FewRowLinear;
+
+/// The CPU has the kernel (AVX2 and FMA), or the test skips.
+bool haveKernel() {
+  torch::Tensor x = torch::zeros({1, 1}), w = torch::zeros({1, 1});
+  torch::Tensor out = torch::empty({1, 1});
+  return FewRowLinear::applies(x, w, out);
+}
+
+/// Every shape the panels and row blocks split unevenly: rows past a
+/// block of 6, inputs past a group of 4, outputs past a panel of 16; with
+/// and without bias. Against the product in float64: a sum of K products
+/// and a bias, each rounded once, is within (K + 1) u of the float64 sum
+/// of their magnitudes.
+TEST(FewRowLinear, MatchesTheProductInFloat64) {
+  if (!haveKernel())
+    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+  torch::manual_seed(3);
+  int checked = 0;
+  for (int64_t inputs : {1, 3, 4, 17, 256})
+    for (int64_t outputs : {1, 3, 16, 17, 40, 256})
+      for (int64_t rows : {1, 2, 5, 6, 7, 13}) {
+        for (bool withBias : {true, false}) {
+          SCOPED_TRACE(std::to_string(rows) + " x " + std::to_string(inputs) +
+                       " -> " + std::to_string(outputs) +
+                       (withBias ? " with bias" : " without bias"));
+          torch::Tensor x = torch::randn({rows, inputs});
+          torch::Tensor w = torch::randn({outputs, inputs});
+          torch::Tensor b =
+              withBias ? torch::randn({outputs}) : torch::Tensor();
+          torch::Tensor out = torch::full({rows, outputs}, NAN);
+          ASSERT_TRUE(FewRowLinear::applies(x, w, out));
+          FewRowLinear(w).run(x, b, out);
+          torch::Tensor x64 = x.to(torch::kFloat64),
+                        w64 = w.to(torch::kFloat64);
+          torch::Tensor exact = x64.mm(w64.t());
+          torch::Tensor magnitude = x64.abs().mm(w64.abs().t());
+          if (withBias) {
+            exact += b.to(torch::kFloat64);
+            magnitude += b.to(torch::kFloat64).abs();
+          }
+          double u = std::ldexp(1.0, -24);
+          torch::Tensor error = (out.to(torch::kFloat64) - exact).abs();
+          torch::Tensor bound = (inputs + 1) * u * magnitude + 1e-30;
+          EXPECT_TRUE(error.le(bound).all().item<bool>())
+              << "largest error over its bound "
+              << (error / bound).max().item<double>();
+          ++checked;
+        }
+      }
+  EXPECT_EQ(checked, 5 * 6 * 6 * 2);
+}
+
+/// A row's outputs do not depend on the rows beside it: the rollout's
+/// products over the trajectories still running give each trajectory the
+/// values it would get alone.
+TEST(FewRowLinear, RowsComputedAloneAreBitIdentical) {
+  if (!haveKernel())
+    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+  torch::manual_seed(4);
+  torch::Tensor x = torch::randn({11, 64}), w = torch::randn({40, 64});
+  torch::Tensor b = torch::randn({40});
+  FewRowLinear layer(w);
+  torch::Tensor together = torch::empty({11, 40});
+  layer.run(x, b, together);
+  for (int64_t i = 0; i < 11; ++i) {
+    torch::Tensor alone = torch::empty({1, 40});
+    layer.run(x.narrow(0, i, 1).contiguous(), b, alone);
+    EXPECT_TRUE(torch::equal(alone[0], together[i])) << "row " << i;
+  }
+}
+
+/// BLAS keeps what the kernel does not take: other dtypes, strided tensors,
+/// and more than kMaxInputs input values.
+TEST(FewRowLinear, LeavesOtherProductsToBlas) {
+  if (!haveKernel())
+    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+  torch::Tensor w = torch::randn({32, 64}), out = torch::empty({4, 32});
+  EXPECT_TRUE(FewRowLinear::applies(torch::randn({4, 64}), w, out));
+  EXPECT_FALSE(FewRowLinear::applies(torch::randn({4, 64}, torch::kFloat64),
+                                     w.to(torch::kFloat64),
+                                     out.to(torch::kFloat64)));
+  EXPECT_FALSE(FewRowLinear::applies(torch::randn({64, 4}).t(), w, out));
+  EXPECT_FALSE(FewRowLinear::applies(torch::randn({4, 64}), w,
+                                     torch::empty({32, 4}).t()));
+  int64_t rows = FewRowLinear::kMaxInputs / 64;
+  EXPECT_TRUE(FewRowLinear::applies(torch::randn({rows, 64}), w,
+                                    torch::empty({rows, 32})));
+  EXPECT_FALSE(FewRowLinear::applies(torch::randn({rows + 1, 64}), w,
+                                     torch::empty({rows + 1, 32})));
+}
+
+} // namespace
