@@ -1,5 +1,4 @@
-//===- FewRowLinear.h - Linear layers over few rows, weights packed once -*- C++
-//-*-===//
+//===- FewRowLinear.h - Few-row products on packed weights --*- C++ -*-===//
 //
 // The rollout runs the policy once per step over the trajectories still
 // running: many products x W^T + b with the same weight and few rows. A
