@@ -2,6 +2,8 @@
 
 #include "gfl/Runtime/Optimizer.h"
 
+#include "AdamStep.h"
+
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -94,6 +96,10 @@ void Optimizer::update(const Options &o, double lr, int64_t step,
                        const torch::Tensor &expAvgSq) {
   double correction1 = 1 - std::pow(o.beta1, double(step));
   double correction2 = 1 - std::pow(o.beta2, double(step));
+  if (adamStep({lr, o.beta1, o.beta2, o.eps, o.weightDecay, correction1,
+                correction2},
+               value, grad, expAvg, expAvgSq))
+    return;
   if (o.weightDecay != 0)
     grad = grad.add(value, o.weightDecay);
   expAvg.mul_(o.beta1).add_(grad, 1 - o.beta1);
