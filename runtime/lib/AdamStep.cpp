@@ -52,12 +52,12 @@ GFL_AVX2_FMA void adamAvx2(const AdamScalars &s, float *p, const float *g,
     adamElement(s, p[i], g[i], m[i], v[i]);
 }
 
-#endif
-
 bool isFlatCpuFloat(const torch::Tensor &t, int64_t n) {
   return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 &&
          t.is_contiguous() && t.numel() == n;
 }
+
+#endif
 
 } // namespace
 
@@ -72,12 +72,13 @@ bool adamStep(const AdamScalars &s, const torch::Tensor &value,
     return false;
   adamAvx2(s, value.data_ptr<float>(), grad.data_ptr<float>(),
            expAvg.data_ptr<float>(), expAvgSq.data_ptr<float>(), n);
-  // As LibTorch's in-place ops do: a graph that saved one of these tensors
-  // refuses its backward.
+  // As LibTorch's in-place ops on these tensors do (the group's flat
+  // values and moments): a graph that saved one refuses its backward.
   for (const torch::Tensor *t : {&value, &expAvg, &expAvgSq})
     t->unsafeGetTensorImpl()->bump_version();
   return true;
 #else
+  (void)s, (void)value, (void)grad, (void)expAvg, (void)expAvgSq;
   return false;
 #endif
 }

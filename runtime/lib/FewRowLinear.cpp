@@ -18,9 +18,10 @@ namespace {
 // kernel call computes a block's rows on a panel's columns in 2 kBlock
 // accumulator registers.
 constexpr int64_t kPanel = 16;
-constexpr int64_t kBlock = 6;
 
 #ifdef GFL_CPU_KERNELS
+
+constexpr int64_t kBlock = 6;
 
 /// acc[r] += a[r] * w for the R rows of one input k.
 template <int R>
@@ -88,7 +89,10 @@ bool isCpuFloat(const torch::Tensor &t) {
 
 bool FewRowLinear::applies(const torch::Tensor &x, const torch::Tensor &weight,
                            const torch::Tensor &out) {
-  return isCpuFloat(x) && isCpuFloat(weight) && isCpuFloat(out) &&
+  // The kernel records no graph: a product autograd must see goes to BLAS.
+  bool graphless = !torch::GradMode::is_enabled() ||
+                   (!x.requires_grad() && !weight.requires_grad());
+  return graphless && isCpuFloat(x) && isCpuFloat(weight) && isCpuFloat(out) &&
          x.numel() <= kMaxInputs && cpuHasAvx2Fma();
 }
 
@@ -119,6 +123,9 @@ void FewRowLinear::run(const torch::Tensor &x, const torch::Tensor &bias,
   int64_t rows = x.size(0), panels = panels_.size(0);
   if (x.size(1) != inputs_ || out.size(0) != rows || out.size(1) != outputs_)
     throw std::logic_error("FewRowLinear: shapes differ from the layer's");
+  if (bias.defined() &&
+      (bias.scalar_type() != torch::kFloat32 || bias.numel() != outputs_))
+    throw std::logic_error("FewRowLinear: the bias is not float32 [N]");
   // Scratch for the packed rows and the padded bias, reused across calls.
   thread_local std::vector<float> rowBlocks, paddedBias;
   int64_t blocks = (rows + kBlock - 1) / kBlock;
@@ -148,6 +155,7 @@ void FewRowLinear::run(const torch::Tensor &x, const torch::Tensor &bias,
     }
   }
 #else
+  (void)x, (void)bias, (void)out;
   throw std::logic_error("FewRowLinear: no kernel for this CPU");
 #endif
 }

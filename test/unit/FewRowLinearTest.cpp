@@ -78,6 +78,33 @@ TEST(FewRowLinear, RowsComputedAloneAreBitIdentical) {
   }
 }
 
+/// The rollout's tape hands the kernel rows in the middle of a larger
+/// buffer: it writes those rows and nothing around them.
+TEST(FewRowLinear, WritesOnlyItsRowsOfALargerBuffer) {
+  if (!haveKernel())
+    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+  torch::manual_seed(5);
+  torch::Tensor x = torch::randn({7, 20}), w = torch::randn({19, 20});
+  torch::Tensor buffer = torch::full({12, 19}, NAN);
+  torch::Tensor out = buffer.narrow(0, 3, 7);
+  ASSERT_TRUE(FewRowLinear::applies(x, w, out));
+  FewRowLinear(w).run(x, torch::Tensor(), out);
+  EXPECT_TRUE(buffer.narrow(0, 0, 3).isnan().all().item<bool>());
+  EXPECT_TRUE(buffer.narrow(0, 10, 2).isnan().all().item<bool>());
+  EXPECT_TRUE(torch::allclose(out, x.mm(w.t()), 1e-5, 1e-5));
+}
+
+/// Products autograd must see, under grad mode, stay with LibTorch.
+TEST(FewRowLinear, LeavesProductsWithAGraphToLibTorch) {
+  if (!haveKernel())
+    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+  torch::Tensor x = torch::randn({4, 8}), out = torch::empty({4, 3});
+  torch::Tensor w = torch::randn({3, 8}).requires_grad_();
+  EXPECT_FALSE(FewRowLinear::applies(x, w, out));
+  torch::NoGradGuard noGrad;
+  EXPECT_TRUE(FewRowLinear::applies(x, w, out));
+}
+
 /// BLAS keeps what the kernel does not take: other dtypes, strided tensors,
 /// and more than kMaxInputs input values.
 TEST(FewRowLinear, LeavesOtherProductsToBlas) {
