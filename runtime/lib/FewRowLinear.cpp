@@ -96,9 +96,17 @@ bool FewRowLinear::applies(const torch::Tensor &x, const torch::Tensor &weight,
          x.numel() <= kMaxInputs && cpuHasAvx2Fma();
 }
 
-FewRowLinear::FewRowLinear(const torch::Tensor &weight)
+FewRowLinear::FewRowLinear(const torch::Tensor &weight,
+                           const torch::Tensor &bias)
     : inputs_(weight.size(1)), outputs_(weight.size(0)) {
   int64_t panels = (outputs_ + kPanel - 1) / kPanel;
+  bias_ =
+      torch::zeros({panels * kPanel}, weight.options().requires_grad(false));
+  if (bias.defined()) {
+    if (bias.scalar_type() != torch::kFloat32 || bias.numel() != outputs_)
+      throw std::logic_error("FewRowLinear: the bias is not float32 [N]");
+    bias_.narrow(0, 0, outputs_).copy_(bias.detach());
+  }
   panels_ = torch::empty({panels, inputs_, kPanel},
                          weight.options().requires_grad(false));
   // Written in order, reading a panel's 16 rows of W side by side: 1.7x
@@ -117,17 +125,13 @@ FewRowLinear::FewRowLinear(const torch::Tensor &weight)
   }
 }
 
-void FewRowLinear::run(const torch::Tensor &x, const torch::Tensor &bias,
-                       torch::Tensor &out) const {
+void FewRowLinear::run(const torch::Tensor &x, torch::Tensor &out) const {
 #ifdef GFL_CPU_KERNELS
   int64_t rows = x.size(0), panels = panels_.size(0);
   if (x.size(1) != inputs_ || out.size(0) != rows || out.size(1) != outputs_)
     throw std::logic_error("FewRowLinear: shapes differ from the layer's");
-  if (bias.defined() &&
-      (bias.scalar_type() != torch::kFloat32 || bias.numel() != outputs_))
-    throw std::logic_error("FewRowLinear: the bias is not float32 [N]");
-  // Scratch for the packed rows and the padded bias, reused across calls.
-  thread_local std::vector<float> rowBlocks, paddedBias;
+  // Scratch for the packed rows, reused across calls.
+  thread_local std::vector<float> rowBlocks;
   int64_t blocks = (rows + kBlock - 1) / kBlock;
   rowBlocks.resize(blocks * inputs_ * kBlock);
   const float *xs = x.data_ptr<float>();
@@ -136,26 +140,20 @@ void FewRowLinear::run(const torch::Tensor &x, const torch::Tensor &bias,
     for (int64_t k = 0; k < inputs_; ++k)
       to[k * kBlock] = xs[i * inputs_ + k];
   }
-  paddedBias.assign(panels * kPanel, 0.0f);
-  if (bias.defined()) {
-    torch::Tensor b = bias.contiguous();
-    std::copy(b.data_ptr<float>(), b.data_ptr<float>() + outputs_,
-              paddedBias.begin());
-  }
-  const float *w = panels_.data_ptr<float>();
+  const float *w = panels_.data_ptr<float>(), *bias = bias_.data_ptr<float>();
   float *y = out.data_ptr<float>();
   for (int64_t p = 0; p < panels; ++p) {
     int64_t cols = std::min(kPanel, outputs_ - p * kPanel);
     for (int64_t blk = 0; blk < blocks; ++blk) {
       int64_t r = std::min(kBlock, rows - blk * kBlock);
-      kBlockProducts[r](
-          rowBlocks.data() + blk * inputs_ * kBlock, w + p * inputs_ * kPanel,
-          inputs_, paddedBias.data() + p * kPanel,
-          y + blk * kBlock * outputs_ + p * kPanel, outputs_, cols);
+      kBlockProducts[r](rowBlocks.data() + blk * inputs_ * kBlock,
+                        w + p * inputs_ * kPanel, inputs_, bias + p * kPanel,
+                        y + blk * kBlock * outputs_ + p * kPanel, outputs_,
+                        cols);
     }
   }
 #else
-  (void)x, (void)bias, (void)out;
+  (void)x, (void)out;
   throw std::logic_error("FewRowLinear: no kernel for this CPU");
 #endif
 }

@@ -79,8 +79,8 @@ torch::Tensor LinearTape::record(const torch::Tensor &x,
     if (packed.size() <= layer)
       packed.resize(layer + 1);
     if (!packed[layer])
-      packed[layer] = std::make_shared<const FewRowLinear>(weight);
-    packed[layer]->run(x, bias, out);
+      packed[layer] = std::make_shared<const FewRowLinear>(weight, bias);
+    packed[layer]->run(x, out);
     return out;
   }
   return bias.defined() ? torch::addmm_out(out, bias, x, weight.t())

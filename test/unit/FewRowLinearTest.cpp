@@ -4,25 +4,30 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+
 namespace {
 
 using gfl::FewRowLinear;
 
 /// The CPU has the kernel (AVX2 and FMA), or the test skips.
-bool haveKernel() {
-  torch::Tensor x = torch::zeros({1, 1}), w = torch::zeros({1, 1});
-  torch::Tensor out = torch::empty({1, 1});
-  return FewRowLinear::applies(x, w, out);
-}
+class FewRowKernel : public ::testing::Test {
+protected:
+  void SetUp() override {
+    torch::Tensor x = torch::zeros({1, 1}), w = torch::zeros({1, 1});
+    torch::Tensor out = torch::empty({1, 1});
+    if (!FewRowLinear::applies(x, w, out))
+      GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+  }
+};
 
 /// Every shape the panels and row blocks split unevenly: rows past a
 /// block of 6, inputs past a group of 4, outputs past a panel of 16; with
 /// and without bias. Against the product in float64: a sum of K products
 /// and a bias, each rounded once, is within (K + 1) u of the float64 sum
 /// of their magnitudes.
-TEST(FewRowLinear, MatchesTheProductInFloat64) {
-  if (!haveKernel())
-    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+TEST_F(FewRowKernel, MatchesTheProductInFloat64) {
   torch::manual_seed(3);
   int checked = 0;
   for (int64_t inputs : {1, 3, 4, 17, 256})
@@ -38,7 +43,7 @@ TEST(FewRowLinear, MatchesTheProductInFloat64) {
               withBias ? torch::randn({outputs}) : torch::Tensor();
           torch::Tensor out = torch::full({rows, outputs}, NAN);
           ASSERT_TRUE(FewRowLinear::applies(x, w, out));
-          FewRowLinear(w).run(x, b, out);
+          FewRowLinear(w, b).run(x, out);
           torch::Tensor x64 = x.to(torch::kFloat64),
                         w64 = w.to(torch::kFloat64);
           torch::Tensor exact = x64.mm(w64.t());
@@ -62,42 +67,36 @@ TEST(FewRowLinear, MatchesTheProductInFloat64) {
 /// A row's outputs do not depend on the rows beside it: the rollout's
 /// products over the trajectories still running give each trajectory the
 /// values it would get alone.
-TEST(FewRowLinear, RowsComputedAloneAreBitIdentical) {
-  if (!haveKernel())
-    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+TEST_F(FewRowKernel, RowsComputedAloneAreBitIdentical) {
   torch::manual_seed(4);
   torch::Tensor x = torch::randn({11, 64}), w = torch::randn({40, 64});
   torch::Tensor b = torch::randn({40});
-  FewRowLinear layer(w);
+  FewRowLinear layer(w, b);
   torch::Tensor together = torch::empty({11, 40});
-  layer.run(x, b, together);
+  layer.run(x, together);
   for (int64_t i = 0; i < 11; ++i) {
     torch::Tensor alone = torch::empty({1, 40});
-    layer.run(x.narrow(0, i, 1).contiguous(), b, alone);
+    layer.run(x.narrow(0, i, 1).contiguous(), alone);
     EXPECT_TRUE(torch::equal(alone[0], together[i])) << "row " << i;
   }
 }
 
 /// The rollout's tape hands the kernel rows in the middle of a larger
 /// buffer: it writes those rows and nothing around them.
-TEST(FewRowLinear, WritesOnlyItsRowsOfALargerBuffer) {
-  if (!haveKernel())
-    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+TEST_F(FewRowKernel, WritesOnlyItsRowsOfALargerBuffer) {
   torch::manual_seed(5);
   torch::Tensor x = torch::randn({7, 20}), w = torch::randn({19, 20});
   torch::Tensor buffer = torch::full({12, 19}, NAN);
   torch::Tensor out = buffer.narrow(0, 3, 7);
   ASSERT_TRUE(FewRowLinear::applies(x, w, out));
-  FewRowLinear(w).run(x, torch::Tensor(), out);
+  FewRowLinear(w, torch::Tensor()).run(x, out);
   EXPECT_TRUE(buffer.narrow(0, 0, 3).isnan().all().item<bool>());
   EXPECT_TRUE(buffer.narrow(0, 10, 2).isnan().all().item<bool>());
   EXPECT_TRUE(torch::allclose(out, x.mm(w.t()), 1e-5, 1e-5));
 }
 
 /// Products autograd must see, under grad mode, stay with LibTorch.
-TEST(FewRowLinear, LeavesProductsWithAGraphToLibTorch) {
-  if (!haveKernel())
-    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+TEST_F(FewRowKernel, LeavesProductsWithAGraphToLibTorch) {
   torch::Tensor x = torch::randn({4, 8}), out = torch::empty({4, 3});
   torch::Tensor w = torch::randn({3, 8}).requires_grad_();
   EXPECT_FALSE(FewRowLinear::applies(x, w, out));
@@ -105,11 +104,34 @@ TEST(FewRowLinear, LeavesProductsWithAGraphToLibTorch) {
   EXPECT_TRUE(FewRowLinear::applies(x, w, out));
 }
 
+/// A bias that is not the layer's [N] floats, or a product of other
+/// shapes than the packed layer's, is refused with the reason.
+TEST_F(FewRowKernel, RefusesABiasOrShapesNotTheLayers) {
+  torch::Tensor w = torch::randn({5, 8});
+  auto message = [](const std::function<void()> &f) {
+    try {
+      f();
+    } catch (const std::logic_error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([&] { FewRowLinear(w, torch::randn({4})); }),
+            "FewRowLinear: the bias is not float32 [N]");
+  EXPECT_EQ(
+      message([&] { FewRowLinear(w, torch::randn({5}, torch::kFloat64)); }),
+      "FewRowLinear: the bias is not float32 [N]");
+  FewRowLinear layer(w, torch::randn({5}));
+  torch::Tensor out = torch::empty({3, 5});
+  EXPECT_EQ(message([&] {
+              layer.run(torch::randn({3, 7}), out);
+            }),
+            "FewRowLinear: shapes differ from the layer's");
+}
+
 /// BLAS keeps what the kernel does not take: other dtypes, strided tensors,
 /// and more than kMaxInputs input values.
-TEST(FewRowLinear, LeavesOtherProductsToBlas) {
-  if (!haveKernel())
-    GTEST_SKIP() << "no AVX2/FMA on this CPU: BLAS computes every product";
+TEST_F(FewRowKernel, LeavesOtherProductsToBlas) {
   torch::Tensor w = torch::randn({32, 64}), out = torch::empty({4, 32});
   EXPECT_TRUE(FewRowLinear::applies(torch::randn({4, 64}), w, out));
   EXPECT_FALSE(FewRowLinear::applies(torch::randn({4, 64}, torch::kFloat64),

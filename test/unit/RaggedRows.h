@@ -1,4 +1,4 @@
-//===- RaggedRows.h - Objective kernel sequences from padded grids -*- C++ -*-===//
+//===- RaggedRows.h - Objective sequences from padded grids --*- C++ -*-===//
 //
 // The objective kernels read each trajectory's sequences as ragged rows:
 // trajectory b's entries are [offsets[b], offsets[b+1]) of a flat tensor.

@@ -29,13 +29,12 @@ public:
   static bool applies(const torch::Tensor &x, const torch::Tensor &weight,
                       const torch::Tensor &out);
 
-  /// Packs `weight` [N, K] (a CPU float32 tensor).
-  explicit FewRowLinear(const torch::Tensor &weight);
+  /// Packs `weight` [N, K] and `bias` [N] (CPU float32 tensors; no bias
+  /// where undefined).
+  FewRowLinear(const torch::Tensor &weight, const torch::Tensor &bias);
 
-  /// out [M, N] = x [M, K] W^T + bias [N] (no bias where undefined), for
-  /// tensors that `applies` accepts.
-  void run(const torch::Tensor &x, const torch::Tensor &bias,
-           torch::Tensor &out) const;
+  /// out [M, N] = x [M, K] W^T + bias, for tensors that `applies` accepts.
+  void run(const torch::Tensor &x, torch::Tensor &out) const;
 
   /// The input values (rows times width) up to which the packed product
   /// beats BLAS on a 2-core AVX2 CPU (bench: 16 rows of 256 break even).
@@ -43,6 +42,7 @@ public:
 
 private:
   torch::Tensor panels_; // [ceil(N / 16), K, 16], zero past N
+  torch::Tensor bias_;   // [ceil(N / 16) * 16], zero past N
   int64_t inputs_, outputs_;
 };
 
