@@ -12,6 +12,8 @@
 #ifndef GFL_RUNTIME_CPUKERNELS_H
 #define GFL_RUNTIME_CPUKERNELS_H
 
+#include "gfl/Runtime/LayerActivation.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define GFL_CPU_KERNELS 1
 #include <immintrin.h>
@@ -29,6 +31,27 @@ inline bool cpuHasAvx2Fma() {
   return false;
 #endif
 }
+
+#ifdef GFL_CPU_KERNELS
+/// act(v) for the activations the kernels apply in registers (None, Relu,
+/// LeakyRelu; any other leaves v). The operand order of max keeps a NaN
+/// (max returns its second operand when either is NaN), as LibTorch does.
+GFL_AVX2_FMA inline __attribute__((always_inline)) __m256
+activate8(__m256 v, LayerActivation act) {
+  if (act == LayerActivation::Relu)
+    return _mm256_max_ps(_mm256_setzero_ps(), v);
+  if (act == LayerActivation::LeakyRelu)
+    return _mm256_max_ps(
+        _mm256_mul_ps(_mm256_set1_ps(float(kLeakyReluSlope)), v), v);
+  return v;
+}
+
+/// Whether activate8 applies `act`.
+inline bool activatesInRegisters(LayerActivation act) {
+  return act == LayerActivation::None || act == LayerActivation::Relu ||
+         act == LayerActivation::LeakyRelu;
+}
+#endif
 
 } // namespace gfl
 

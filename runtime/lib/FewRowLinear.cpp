@@ -36,11 +36,12 @@ accumulate(__m256 (&acc)[R][2], const float *a, const float *w) {
   }
 }
 
-/// y[r, 0..cols) = bias + sum_k a[k, r] w[k, :] for the R rows of a block.
+/// y[r, 0..cols) = act(bias + sum_k a[k, r] w[k, :]) for the R rows of a
+/// block, with `act` None, Relu or LeakyRelu.
 template <int R>
 GFL_AVX2_FMA void blockProduct(const float *a, const float *w, int64_t inputs,
                                const float *bias, float *y, int64_t ldy,
-                               int64_t cols) {
+                               int64_t cols, LayerActivation act) {
   __m256 acc[R][2];
   __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
 #pragma GCC unroll 8
@@ -59,6 +60,10 @@ GFL_AVX2_FMA void blockProduct(const float *a, const float *w, int64_t inputs,
   }
   for (; k < inputs; ++k, a += kBlock, w += kPanel)
     accumulate<R>(acc, a, w);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    for (__m256 &v : acc[r])
+      v = activate8(v, act);
   for (int r = 0; r < R; ++r) {
     if (cols == kPanel) {
       _mm256_storeu_ps(y + r * ldy, acc[r][0]);
@@ -73,7 +78,8 @@ GFL_AVX2_FMA void blockProduct(const float *a, const float *w, int64_t inputs,
 }
 
 using BlockProduct = void (*)(const float *, const float *, int64_t,
-                              const float *, float *, int64_t, int64_t);
+                              const float *, float *, int64_t, int64_t,
+                              LayerActivation);
 constexpr BlockProduct kBlockProducts[kBlock + 1] = {
     nullptr,         blockProduct<1>, blockProduct<2>, blockProduct<3>,
     blockProduct<4>, blockProduct<5>, blockProduct<6>};
@@ -125,7 +131,8 @@ FewRowLinear::FewRowLinear(const torch::Tensor &weight,
   }
 }
 
-void FewRowLinear::run(const torch::Tensor &x, torch::Tensor &out) const {
+void FewRowLinear::run(const torch::Tensor &x, torch::Tensor &out,
+                       LayerActivation act) const {
 #ifdef GFL_CPU_KERNELS
   int64_t rows = x.size(0), panels = panels_.size(0);
   if (x.size(1) != inputs_ || out.size(0) != rows || out.size(1) != outputs_)
@@ -142,6 +149,7 @@ void FewRowLinear::run(const torch::Tensor &x, torch::Tensor &out) const {
   }
   const float *w = panels_.data_ptr<float>(), *bias = bias_.data_ptr<float>();
   float *y = out.data_ptr<float>();
+  bool inRegisters = activatesInRegisters(act);
   for (int64_t p = 0; p < panels; ++p) {
     int64_t cols = std::min(kPanel, outputs_ - p * kPanel);
     for (int64_t blk = 0; blk < blocks; ++blk) {
@@ -149,11 +157,13 @@ void FewRowLinear::run(const torch::Tensor &x, torch::Tensor &out) const {
       kBlockProducts[r](rowBlocks.data() + blk * inputs_ * kBlock,
                         w + p * inputs_ * kPanel, inputs_, bias + p * kPanel,
                         y + blk * kBlock * outputs_ + p * kPanel, outputs_,
-                        cols);
+                        cols, inRegisters ? act : LayerActivation::None);
     }
   }
+  if (!inRegisters)
+    activateInPlace(out, act);
 #else
-  (void)x, (void)out;
+  (void)x, (void)out, (void)act;
   throw std::logic_error("FewRowLinear: no kernel for this CPU");
 #endif
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -28,22 +29,29 @@ torch::Tensor activate(const std::string &act, const torch::Tensor &x) {
 }
 
 struct Activation : torch::nn::Module {
-  explicit Activation(std::string a) : act(std::move(a)) {}
+  explicit Activation(std::string a)
+      : act(std::move(a)), fusable(fusableActivation(act)) {}
   torch::Tensor forward(torch::Tensor x) { return activate(act, x); }
   std::string act;
+  /// Where a recorded forward applies it with the layer before it.
+  std::optional<LayerActivation> fusable;
 };
 
 /// Logit-GFN clips the scaled logits to keep the softmax finite.
 constexpr double kScaledLogitBound = 50.0;
 
-/// A linear layer whose output a recorded forward computed: that output,
-/// with the layer's gradients (d x = d y W, d W = d y^T x, d b = sum d y).
+/// A linear layer and the activation after it whose output a recorded
+/// forward computed: that output, with the layer's gradients (d z = d y
+/// act'(z) from the output y, then d x = d z W, d W = d z^T x, d b = sum
+/// d z).
 struct ReplayedLinear : torch::autograd::Function<ReplayedLinear> {
   static torch::Tensor forward(torch::autograd::AutogradContext *ctx,
                                torch::Tensor x, torch::Tensor weight,
-                               torch::Tensor bias,
-                               const torch::Tensor *output) {
+                               torch::Tensor bias, const torch::Tensor *output,
+                               LayerActivation act) {
     ctx->save_for_backward({x, weight});
+    ctx->saved_data["output"] = *output;
+    ctx->saved_data["activation"] = static_cast<int64_t>(act);
     return output->detach();
   }
 
@@ -51,10 +59,14 @@ struct ReplayedLinear : torch::autograd::Function<ReplayedLinear> {
   backward(torch::autograd::AutogradContext *ctx,
            torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    torch::Tensor dy = grads[0];
+    auto act =
+        static_cast<LayerActivation>(ctx->saved_data["activation"].toInt());
+    torch::Tensor dz =
+        activationBackward(grads[0], ctx->saved_data["output"].toTensor(), act);
     torch::Tensor dx =
-        ctx->needs_input_grad(0) ? dy.mm(saved[1]) : torch::Tensor();
-    return {dx, dy.t().mm(saved[0]), dy.sum(0), torch::Tensor()};
+        ctx->needs_input_grad(0) ? dz.mm(saved[1]) : torch::Tensor();
+    return {dx, dz.t().mm(saved[0]), dz.sum(0), torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -62,12 +74,15 @@ struct ReplayedLinear : torch::autograd::Function<ReplayedLinear> {
 
 torch::Tensor LinearTape::record(const torch::Tensor &x,
                                  const torch::Tensor &weight,
-                                 const torch::Tensor &bias) {
+                                 const torch::Tensor &bias,
+                                 LayerActivation act) {
   int64_t m = x.size(0), width = weight.size(0);
   size_t layer = next;
-  if (next == outputs.size())
+  if (next == outputs.size()) {
     outputs.push_back(
         torch::empty({std::max(reserve, rows + m), width}, x.options()));
+    activations.push_back(act);
+  }
   torch::Tensor &buffer = outputs[next++];
   if (rows + m > buffer.size(0)) {
     torch::Tensor grown = torch::empty({2 * (rows + m), width}, x.options());
@@ -80,11 +95,24 @@ torch::Tensor LinearTape::record(const torch::Tensor &x,
       packed.resize(layer + 1);
     if (!packed[layer])
       packed[layer] = std::make_shared<const FewRowLinear>(weight, bias);
-    packed[layer]->run(x, out);
+    packed[layer]->run(x, out, act);
     return out;
   }
-  return bias.defined() ? torch::addmm_out(out, bias, x, weight.t())
-                        : torch::mm_out(out, x, weight.t());
+  // Without the bias: BLAS would first copy it to every row of `out`.
+  torch::mm_out(out, x, weight.t());
+  addBiasAndActivate(out, bias, act);
+  return out;
+}
+
+torch::Tensor LinearTape::replay(const torch::Tensor &x,
+                                 const torch::Tensor &weight,
+                                 const torch::Tensor &bias,
+                                 LayerActivation act) {
+  if (next >= outputs.size() || outputs[next].size(0) != x.size(0) ||
+      activations[next] != act)
+    throw std::logic_error("a replayed forward differs from the one its "
+                           "tape recorded");
+  return ReplayedLinear::apply(x, weight, bias, &outputs[next++], act);
 }
 
 void LinearTape::endForward(int64_t m) {
@@ -155,20 +183,24 @@ torch::Tensor ModelImpl::runMlp(const std::string &name, torch::Tensor x,
   torch::nn::Sequential &seq = mlps_.at(name);
   if (!tape)
     return seq->forward(x);
-  for (torch::nn::AnyModule &layer : *seq) {
-    auto *linear = layer.ptr()->as<torch::nn::LinearImpl>();
+  for (auto layer = seq->begin(); layer != seq->end(); ++layer) {
+    auto *linear = layer->ptr()->as<torch::nn::LinearImpl>();
     if (!linear) {
-      x = layer.forward(x);
-    } else if (tape->mode == LinearTape::Mode::Record) {
-      x = tape->record(x, linear->weight, linear->bias);
-    } else {
-      if (tape->next >= tape->outputs.size() ||
-          tape->outputs[tape->next].size(0) != x.size(0))
-        throw std::logic_error("a replayed forward differs from the one its "
-                               "tape recorded");
-      x = ReplayedLinear::apply(x, linear->weight, linear->bias,
-                                &tape->outputs[tape->next++]);
+      x = layer->forward(x);
+      continue;
     }
+    // The activation after the layer, where its derivative follows from
+    // its output, goes with the layer: one pass over the output, recorded
+    // activated.
+    LayerActivation act = LayerActivation::None;
+    if (auto after = std::next(layer); after != seq->end())
+      if (auto *a = after->ptr()->as<Activation>(); a && a->fusable) {
+        act = *a->fusable;
+        layer = after;
+      }
+    x = tape->mode == LinearTape::Mode::Record
+            ? tape->record(x, linear->weight, linear->bias, act)
+            : tape->replay(x, linear->weight, linear->bias, act);
   }
   return x;
 }

@@ -17,6 +17,8 @@
 #ifndef GFL_RUNTIME_FEWROWLINEAR_H
 #define GFL_RUNTIME_FEWROWLINEAR_H
 
+#include "gfl/Runtime/LayerActivation.h"
+
 #include <torch/torch.h>
 
 namespace gfl {
@@ -33,8 +35,11 @@ public:
   /// where undefined).
   FewRowLinear(const torch::Tensor &weight, const torch::Tensor &bias);
 
-  /// out [M, N] = x [M, K] W^T + bias, for tensors that `applies` accepts.
-  void run(const torch::Tensor &x, torch::Tensor &out) const;
+  /// out [M, N] = act(x [M, K] W^T + bias), for tensors that `applies`
+  /// accepts. Relu and leaky_relu are applied in registers, before the
+  /// store; tanh and elu by LibTorch's in-place ops after it.
+  void run(const torch::Tensor &x, torch::Tensor &out,
+           LayerActivation act = LayerActivation::None) const;
 
   /// The input values (rows times width) up to which the packed product
   /// beats BLAS on a 2-core AVX2 CPU (bench: 16 rows of 256 break even).

@@ -28,11 +28,12 @@
 
 namespace gfl {
 
-/// The outputs of a forward's linear layers, in the order it computes them.
-/// A forward that records them (without a graph: the rollout's policy) can
-/// be replayed on the same inputs: the replay builds the autograd graph
-/// without computing the layers again, and its backward is each layer's
-/// usual two products.
+/// The outputs of a forward's linear layers, in the order it computes them,
+/// each with the activation after it where that can be fused
+/// (LayerActivation.h). A forward that records them (without a graph: the
+/// rollout's policy) can be replayed on the same inputs: the replay builds
+/// the autograd graph without computing the layers again, and its backward
+/// is each layer's usual two products.
 ///
 /// Successive recorded forwards (the rollout's steps) append their rows:
 /// each layer writes its output straight after the rows recorded so far,
@@ -43,6 +44,8 @@ struct LinearTape {
   Mode mode = Mode::Record;
   /// Per layer: the recorded rows, then (while recording) room for more.
   std::vector<torch::Tensor> outputs;
+  /// Per layer: the activation recorded with it.
+  std::vector<LayerActivation> activations;
   int64_t rows = 0;    // rows recorded
   int64_t reserve = 0; // rows a recording makes room for at first
   size_t next = 0;     // the layer a forward is at
@@ -50,10 +53,15 @@ struct LinearTape {
   /// (valid while the weights stay as they are, for one rollout).
   std::vector<std::shared_ptr<const FewRowLinear>> packed;
 
-  /// Records: the next layer's output for `x` [m, in], x W^T + b (as
-  /// torch::nn::Linear computes it), written after the recorded rows.
+  /// Records: the next layer's output for `x` [m, in], act(x W^T + b) (as
+  /// torch::nn::Linear and the activation compute it), written after the
+  /// recorded rows.
   torch::Tensor record(const torch::Tensor &x, const torch::Tensor &weight,
-                       const torch::Tensor &bias);
+                       const torch::Tensor &bias, LayerActivation act);
+  /// Replays: the next layer's recorded output, in the graph of x, weight
+  /// and bias.
+  torch::Tensor replay(const torch::Tensor &x, const torch::Tensor &weight,
+                       const torch::Tensor &bias, LayerActivation act);
   /// Ends a recorded forward of `m` rows.
   void endForward(int64_t m);
   /// Drops the room past the recorded rows and the packed weights, ready
