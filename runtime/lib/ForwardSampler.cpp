@@ -3,6 +3,9 @@
 #include "gfl/Runtime/ForwardSampler.h"
 #include "gfl/Runtime/StateGraph.h"
 
+#include "HostRows.h"
+
+#include <algorithm>
 #include <stdexcept>
 
 namespace gfl {
@@ -30,6 +33,32 @@ void ForwardSampler::reportLeavingDomains(
 
 namespace {
 
+/// The places b*(T+1)+k in the [B, T+1] grid of the rows `rows[k]` that
+/// steps k = 0..T-1 evaluated, concatenated.
+torch::Tensor gridPlaces(const std::vector<torch::Tensor> &rows, int64_t T) {
+  bool host = std::all_of(rows.begin(), rows.end(), [](const torch::Tensor &r) {
+    return r.device().is_cpu() && r.is_contiguous() &&
+           r.scalar_type() == torch::kInt64;
+  });
+  if (!host || T == 0) {
+    std::vector<torch::Tensor> places;
+    for (int64_t k = 0; k < T; ++k)
+      places.push_back(rows[k] * (T + 1) + k);
+    return T == 0 ? torch::empty({0}, torch::kInt64) : torch::cat(places, 0);
+  }
+  int64_t M = 0;
+  for (const torch::Tensor &r : rows)
+    M += r.size(0);
+  torch::Tensor out = torch::empty({M}, rows.front().options());
+  int64_t *o = out.data_ptr<int64_t>();
+  for (int64_t k = 0; k < T; ++k) {
+    const int64_t *r = rows[k].data_ptr<int64_t>();
+    for (int64_t i = 0; i < rows[k].size(0); ++i)
+      *o++ = r[i] * (T + 1) + k;
+  }
+  return out;
+}
+
 /// The kept evaluations of steps 0..T-1 as one tape, row-major in steps.
 std::shared_ptr<const PolicyTape> packPolicyTape(
     std::vector<torch::Tensor> &rows, std::vector<torch::Tensor> &features,
@@ -37,9 +66,7 @@ std::shared_ptr<const PolicyTape> packPolicyTape(
   for (auto *perStep : {&rows, &features, &cond})
     perStep->resize(T);
   auto tape = std::make_shared<PolicyTape>();
-  for (int64_t k = 0; k < T; ++k)
-    rows[k] = rows[k] * (T + 1) + k;
-  tape->rows = torch::cat(rows, 0);
+  tape->rows = gridPlaces(rows, T);
   tape->features = torch::cat(features, 0);
   if (T > 0 && cond.front().defined())
     tape->cond = torch::cat(cond, 0);
@@ -78,20 +105,25 @@ Rollout ForwardSampler::sample(const State &start,
   LinearTape kept;
   kept.reserve = keptRowsHint_ + keptRowsHint_ / 4 + batch;
   torch::Tensor everyRow;
+  // Compacted steps scatter the policy's rows into one buffer for the
+  // kernel, reused: it reads the rows of running trajectories only.
+  torch::Tensor logitsBuffer;
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
-    torch::Tensor running =
-        compact ? ended.logical_not().nonzero().reshape({-1}) : torch::Tensor();
+    torch::Tensor running = compact ? unsetIndices(ended) : torch::Tensor();
     bool all = !compact || running.size(0) == batch;
-    torch::Tensor in = all ? feats : feats.index_select(0, running);
+    torch::Tensor in = all ? feats : selectRows(feats, running);
     torch::Tensor inCond = all || !draw.cond.defined()
                                ? draw.cond
-                               : draw.cond.index_select(0, running);
-    torch::Tensor out =
-        model_->policyLogits(in, inCond, draw.keepPolicy ? &kept : nullptr);
+                               : selectRows(draw.cond, running);
     torch::Tensor logits =
-        all ? out
-            : torch::empty({batch, env.numActions}, opts(torch::kFloat32))
-                  .index_copy_(0, running, out);
+        model_->policyLogits(in, inCond, draw.keepPolicy ? &kept : nullptr);
+    if (!all) {
+      if (!logitsBuffer.defined())
+        logitsBuffer =
+            torch::empty({batch, env.numActions}, opts(torch::kFloat32));
+      copyRows(logitsBuffer, running, logits);
+      logits = logitsBuffer;
+    }
     if (draw.keepPolicy) {
       if (all && !everyRow.defined())
         everyRow = torch::arange(batch, opts(torch::kInt64));

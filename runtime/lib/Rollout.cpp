@@ -2,6 +2,8 @@
 
 #include "gfl/Runtime/Rollout.h"
 
+#include "HostRows.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -77,8 +79,7 @@ WalkLength::WalkLength(const Program &program, int64_t endCheckEvery,
       padded_(padded), maxSteps_(maxSteps), what_(what) {}
 
 bool WalkLength::stop(int64_t step, const torch::Tensor &ended) {
-  if (padded_ > 0 ? step == padded_
-                  : step % every_ == 0 && ended.all().item<bool>())
+  if (padded_ > 0 ? step == padded_ : step % every_ == 0 && allSet(ended))
     return true;
   if (step >= maxSteps_)
     throw std::runtime_error(std::string(what_) + " did not end within " +

@@ -1,0 +1,97 @@
+//===- HostRows.cpp - Row selections of CPU tensors on the host -----------===//
+
+#include "HostRows.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace gfl {
+
+namespace {
+
+/// Whether `t` can be read and written in place on the host without
+/// autograd seeing it.
+bool onHost(const torch::Tensor &t) {
+  return t.device().is_cpu() && t.is_contiguous() &&
+         !(t.requires_grad() && torch::GradMode::is_enabled());
+}
+
+bool hostIndices(const torch::Tensor &rows) {
+  return onHost(rows) && rows.scalar_type() == torch::kInt64 && rows.dim() == 1;
+}
+
+/// Bytes per row of `t` [N, ...].
+int64_t rowBytes(const torch::Tensor &t) {
+  int64_t n = t.size(0);
+  return n == 0 ? 0 : t.numel() / n * static_cast<int64_t>(t.element_size());
+}
+
+/// Throws unless every row index is in [0, n): the host copies check what
+/// index_select and index_copy_ check.
+void checkRows(const int64_t *rows, int64_t k, int64_t n) {
+  for (int64_t i = 0; i < k; ++i)
+    if (rows[i] < 0 || rows[i] >= n)
+      throw std::out_of_range("row " + std::to_string(rows[i]) +
+                              " is out of range for " + std::to_string(n) +
+                              " rows");
+}
+
+} // namespace
+
+bool allSet(const torch::Tensor &flags) {
+  if (!onHost(flags) || flags.scalar_type() != torch::kBool)
+    return flags.all().item<bool>();
+  const bool *f = flags.data_ptr<bool>();
+  return std::all_of(f, f + flags.numel(), [](bool b) { return b; });
+}
+
+torch::Tensor unsetIndices(const torch::Tensor &flags) {
+  if (!onHost(flags) || flags.scalar_type() != torch::kBool || flags.dim() != 1)
+    return flags.logical_not().nonzero().reshape({-1});
+  const bool *f = flags.data_ptr<bool>();
+  int64_t n = flags.size(0);
+  int64_t k = n - std::count(f, f + n, true);
+  torch::Tensor out = torch::empty({k}, flags.options().dtype(torch::kInt64));
+  int64_t *o = out.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i)
+    if (!f[i])
+      *o++ = i;
+  return out;
+}
+
+torch::Tensor selectRows(const torch::Tensor &x, const torch::Tensor &rows) {
+  if (!onHost(x) || !hostIndices(rows) || x.dim() == 0)
+    return x.index_select(0, rows);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape[0] = rows.size(0);
+  torch::Tensor out = torch::empty(shape, x.options());
+  const int64_t *r = rows.data_ptr<int64_t>();
+  checkRows(r, rows.size(0), x.size(0));
+  int64_t bytes = rowBytes(x);
+  const char *from = static_cast<const char *>(x.data_ptr());
+  char *to = static_cast<char *>(out.data_ptr());
+  for (int64_t i = 0; i < rows.size(0); ++i)
+    std::memcpy(to + i * bytes, from + r[i] * bytes, bytes);
+  return out;
+}
+
+void copyRows(torch::Tensor &into, const torch::Tensor &rows,
+              const torch::Tensor &x) {
+  if (!onHost(into) || !onHost(x) || !hostIndices(rows) || into.dim() == 0 ||
+      x.scalar_type() != into.scalar_type() || x.dim() != into.dim() ||
+      x.size(0) != rows.size(0) ||
+      !x.sizes().slice(1).equals(into.sizes().slice(1))) {
+    into.index_copy_(0, rows, x);
+    return;
+  }
+  const int64_t *r = rows.data_ptr<int64_t>();
+  checkRows(r, rows.size(0), into.size(0));
+  int64_t bytes = rowBytes(into);
+  const char *from = static_cast<const char *>(x.data_ptr());
+  char *to = static_cast<char *>(into.data_ptr());
+  for (int64_t i = 0; i < rows.size(0); ++i)
+    std::memcpy(to + r[i] * bytes, from + i * bytes, bytes);
+}
+
+} // namespace gfl

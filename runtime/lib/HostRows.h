@@ -1,0 +1,36 @@
+//===- HostRows.h - Row selections of CPU tensors on the host ---*- C++ -*-===//
+//
+// The CPU rollout selects, each step, the rows of the trajectories still
+// running and scatters the policy's output back: tensors of a few hundred
+// rows, for which LibTorch's index ops cost several microseconds each in
+// dispatch and set-up against well under one for the copies themselves.
+// These do the same on the host for contiguous CPU tensors outside a
+// graph, and call LibTorch's ops otherwise.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GFL_RUNTIME_HOSTROWS_H
+#define GFL_RUNTIME_HOSTROWS_H
+
+#include <torch/torch.h>
+
+namespace gfl {
+
+/// flags.all() for a bool tensor, read on the host (one device read
+/// elsewhere).
+bool allSet(const torch::Tensor &flags);
+
+/// The indices [K] int64 of the unset entries of a bool tensor [B]:
+/// flags.logical_not().nonzero().reshape({-1}).
+torch::Tensor unsetIndices(const torch::Tensor &flags);
+
+/// x.index_select(0, rows), for int64 `rows` in [0, x.size(0)).
+torch::Tensor selectRows(const torch::Tensor &x, const torch::Tensor &rows);
+
+/// into.index_copy_(0, rows, x).
+void copyRows(torch::Tensor &into, const torch::Tensor &rows,
+              const torch::Tensor &x);
+
+} // namespace gfl
+
+#endif // GFL_RUNTIME_HOSTROWS_H

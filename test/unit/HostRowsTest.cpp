@@ -1,0 +1,75 @@
+//===- HostRowsTest.cpp - Host row copies against LibTorch's index ops ----===//
+
+#include "HostRows.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace {
+
+torch::Tensor longs(std::vector<int64_t> v) {
+  return torch::tensor(v, torch::kInt64);
+}
+
+TEST(HostRows, FlagsAsLibTorchReadsThem) {
+  for (std::vector<bool> f : std::vector<std::vector<bool>>{
+           {}, {true}, {false}, {true, false, true, false, false}}) {
+    torch::Tensor flags = torch::empty({int64_t(f.size())}, torch::kBool);
+    for (size_t i = 0; i < f.size(); ++i)
+      flags[i] = bool(f[i]);
+    EXPECT_EQ(gfl::allSet(flags), flags.all().item<bool>());
+    torch::Tensor want = flags.logical_not().nonzero().reshape({-1});
+    EXPECT_TRUE(torch::equal(gfl::unsetIndices(flags), want));
+    // A strided view goes through LibTorch's ops.
+    torch::Tensor strided = torch::stack({flags, flags}, 1).select(1, 0);
+    EXPECT_EQ(gfl::allSet(strided), flags.all().item<bool>());
+    EXPECT_TRUE(torch::equal(gfl::unsetIndices(strided), want));
+  }
+}
+
+/// Every dtype and row shape the rollout selects and scatters (features,
+/// conditions, states, logits), repeated and empty selections included.
+TEST(HostRows, SelectAndCopyAsIndexSelectAndIndexCopy) {
+  torch::manual_seed(9);
+  torch::Tensor rows = longs({4, 0, 4, 2});
+  for (torch::Tensor x :
+       {torch::randn({5, 3}), torch::randint(0, 9, {5}, torch::kInt32),
+        torch::randint(0, 9, {5, 2, 3}, torch::kInt64), torch::randn({5, 0})}) {
+    SCOPED_TRACE(std::string(c10::toString(x.scalar_type())) + " rank " +
+                 std::to_string(x.dim()));
+    EXPECT_TRUE(
+        torch::equal(gfl::selectRows(x, rows), x.index_select(0, rows)));
+    EXPECT_TRUE(torch::equal(gfl::selectRows(x, longs({})),
+                             x.index_select(0, longs({}))));
+    torch::Tensor distinct = longs({3, 1});
+    torch::Tensor src = gfl::selectRows(x, longs({0, 4}));
+    torch::Tensor got = x.clone(), want = x.clone();
+    gfl::copyRows(got, distinct, src);
+    want.index_copy_(0, distinct, src);
+    EXPECT_TRUE(torch::equal(got, want));
+  }
+}
+
+TEST(HostRows, RefusesRowsOutOfRange) {
+  torch::Tensor x = torch::randn({3, 2});
+  EXPECT_THROW(gfl::selectRows(x, longs({1, 3})), std::out_of_range);
+  EXPECT_THROW(gfl::selectRows(x, longs({-1})), std::out_of_range);
+  torch::Tensor into = torch::zeros({3, 2});
+  EXPECT_THROW(gfl::copyRows(into, longs({3}), torch::ones({1, 2})),
+               std::out_of_range);
+  // Nothing was written before the bad row was found.
+  EXPECT_TRUE(into.eq(0).all().item<bool>());
+}
+
+/// Tensors in a graph keep LibTorch's ops, which autograd records.
+TEST(HostRows, LeavesTensorsInAGraphToLibTorch) {
+  torch::Tensor x = torch::randn({4, 3}).requires_grad_();
+  torch::Tensor picked = gfl::selectRows(x, longs({2, 0}));
+  ASSERT_TRUE(picked.requires_grad());
+  picked.sum().backward();
+  EXPECT_TRUE(
+      torch::equal(x.grad().sum(1), torch::tensor({3.f, 0.f, 3.f, 0.f})));
+}
+
+} // namespace
