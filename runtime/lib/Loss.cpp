@@ -3,6 +3,10 @@
 #include "gfl/Runtime/Loss.h"
 
 #include "CompiledFunctions.h"
+#include "HostRows.h"
+
+#include <algorithm>
+#include <cstring>
 
 #include <stdexcept>
 
@@ -34,12 +38,99 @@ struct Visited {
   torch::Tensor grid;
 };
 
+/// Whether every tensor of `r` that visit() reads is on the CPU and
+/// contiguous, so that the packed layout can be built on the host.
+bool onHost(const Rollout &r) {
+  auto host = [](const torch::Tensor &t) {
+    return t.device().is_cpu() && t.is_contiguous();
+  };
+  if (!host(r.actions) || r.actions.scalar_type() != torch::kInt32 ||
+      !host(r.features) || (r.cond.defined() && !host(r.cond)))
+    return false;
+  for (const State &s : r.states)
+    for (const torch::Tensor &field : s)
+      if (!host(field) || field.dim() == 0)
+        return false;
+  return true;
+}
+
+/// The packed rows of a CPU rollout, built in one pass over its actions
+/// (the same tensors as the ops of visit() build, without their dozens of
+/// dispatches and allocations). False, having set nothing, where packing
+/// would leave no row out.
+bool visitPackedOnHost(const Rollout &r, Visited &v) {
+  int64_t B = r.batch, T1 = r.steps + 1;
+  const int32_t *actions = r.actions.data_ptr<int32_t>();
+  std::vector<int64_t> counts(B);
+  int64_t N = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    counts[b] = std::count_if(actions + b * T1, actions + (b + 1) * T1,
+                              [](int32_t a) { return a >= 0; });
+    N += counts[b] + 1;
+  }
+  if (N == B * T1)
+    return false;
+  auto longs = r.actions.options().dtype(torch::kInt64);
+  v.grid = torch::empty({N}, longs);
+  v.next = torch::empty({N}, longs);
+  v.actions = torch::empty({N}, r.actions.options());
+  v.first = torch::empty({B}, longs);
+  v.ends = torch::empty({B}, longs);
+  v.offsets = torch::empty({B + 1}, r.actions.options());
+  torch::Tensor traj = torch::empty({N}, longs);
+  torch::Tensor stepMajor = torch::empty({N}, longs);
+  int64_t *grid = v.grid.data_ptr<int64_t>(),
+          *next = v.next.data_ptr<int64_t>(),
+          *first = v.first.data_ptr<int64_t>(),
+          *ends = v.ends.data_ptr<int64_t>(), *tr = traj.data_ptr<int64_t>(),
+          *major = stepMajor.data_ptr<int64_t>();
+  int32_t *acts = v.actions.data_ptr<int32_t>(),
+          *offsets = v.offsets.data_ptr<int32_t>();
+  int64_t row = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    offsets[b] = static_cast<int32_t>(row);
+    first[b] = row;
+    ends[b] = row + counts[b];
+    for (int64_t k = 0; k <= counts[b]; ++k, ++row) {
+      grid[row] = b * T1 + k;
+      next[row] = row + (k < counts[b] ? 1 : 0);
+      acts[row] = actions[b * T1 + k];
+      tr[row] = b;
+      major[row] = k * B + b;
+    }
+  }
+  offsets[B] = static_cast<int32_t>(N);
+  v.rows = N;
+  // Field f of row (b, k) is row b of step k's field.
+  for (size_t f = 0; f < r.states.front().size(); ++f) {
+    const torch::Tensor &like = r.states.front()[f];
+    std::vector<int64_t> shape = like.sizes().vec();
+    shape[0] = N;
+    torch::Tensor out = torch::empty(shape, like.options());
+    int64_t bytes = like.numel() / B * like.element_size();
+    char *to = static_cast<char *>(out.data_ptr());
+    for (int64_t i = 0; i < N; ++i)
+      std::memcpy(
+          to + i * bytes,
+          static_cast<const char *>(r.states[major[i] / B][f].data_ptr()) +
+              tr[i] * bytes,
+          bytes);
+    v.states.push_back(out);
+  }
+  v.features = selectRows(r.features.flatten(0, 1), stepMajor);
+  if (r.cond.defined())
+    v.cond = selectRows(r.cond, traj);
+  return true;
+}
+
 Visited visit(const Program &program, const Rollout &r, bool pack) {
   int64_t B = r.batch, T1 = r.steps + 1;
   auto longs = program.options(torch::kInt64);
   Visited v;
   v.batch = B;
   v.width = T1;
+  if (pack && onHost(r) && visitPackedOnHost(r, v))
+    return v;
   torch::Tensor counts = actionCounts(r); // [B]: s_counts is the last state
   torch::Tensor b = torch::arange(B, longs).unsqueeze(1);
   torch::Tensor k = torch::arange(T1, longs).unsqueeze(0);
