@@ -3,6 +3,7 @@
 #include "gfl/Runtime/FewRowLinear.h"
 
 #include "CpuKernels.h"
+#include "KernelThreads.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -84,6 +85,36 @@ constexpr BlockProduct kBlockProducts[kBlock + 1] = {
     nullptr,         blockProduct<1>, blockProduct<2>, blockProduct<3>,
     blockProduct<4>, blockProduct<5>, blockProduct<6>};
 
+/// A product's tiles (a row block on a panel), panel-major, and how many
+/// parts split them.
+struct Tiles {
+  const float *panels, *bias, *rowBlocks;
+  float *y;
+  int64_t rows, blocks, inputs, outputs, count;
+  int parts;
+  LayerActivation act;
+};
+
+/// Part `index` of `tiles`: a contiguous range, so that a part reads few
+/// panels.
+void runTiles(void *context, int index) {
+  const Tiles &t = *static_cast<const Tiles *>(context);
+  int64_t begin = t.count * index / t.parts,
+          end = t.count * (index + 1) / t.parts;
+  for (int64_t tile = begin; tile < end; ++tile) {
+    int64_t p = tile / t.blocks, blk = tile % t.blocks;
+    int64_t cols = std::min(kPanel, t.outputs - p * kPanel);
+    int64_t r = std::min(kBlock, t.rows - blk * kBlock);
+    kBlockProducts[r](
+        t.rowBlocks + blk * t.inputs * kBlock, t.panels + p * t.inputs * kPanel,
+        t.inputs, t.bias + p * kPanel,
+        t.y + blk * kBlock * t.outputs + p * kPanel, t.outputs, cols, t.act);
+  }
+}
+
+/// Multiply-adds below which a product runs on the calling thread alone.
+constexpr int64_t kThreadedWork = 1 << 17;
+
 #endif
 
 bool isCpuFloat(const torch::Tensor &t) {
@@ -132,7 +163,7 @@ FewRowLinear::FewRowLinear(const torch::Tensor &weight,
 }
 
 void FewRowLinear::run(const torch::Tensor &x, torch::Tensor &out,
-                       LayerActivation act) const {
+                       LayerActivation act, KernelThreads *threads) const {
 #ifdef GFL_CPU_KERNELS
   int64_t rows = x.size(0), panels = panels_.size(0);
   if (x.size(1) != inputs_ || out.size(0) != rows || out.size(1) != outputs_)
@@ -147,23 +178,31 @@ void FewRowLinear::run(const torch::Tensor &x, torch::Tensor &out,
     for (int64_t k = 0; k < inputs_; ++k)
       to[k * kBlock] = xs[i * inputs_ + k];
   }
-  const float *w = panels_.data_ptr<float>(), *bias = bias_.data_ptr<float>();
-  float *y = out.data_ptr<float>();
   bool inRegisters = activatesInRegisters(act);
-  for (int64_t p = 0; p < panels; ++p) {
-    int64_t cols = std::min(kPanel, outputs_ - p * kPanel);
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      int64_t r = std::min(kBlock, rows - blk * kBlock);
-      kBlockProducts[r](rowBlocks.data() + blk * inputs_ * kBlock,
-                        w + p * inputs_ * kPanel, inputs_, bias + p * kPanel,
-                        y + blk * kBlock * outputs_ + p * kPanel, outputs_,
-                        cols, inRegisters ? act : LayerActivation::None);
-    }
+  Tiles tiles{panels_.data_ptr<float>(),
+              bias_.data_ptr<float>(),
+              rowBlocks.data(),
+              out.data_ptr<float>(),
+              rows,
+              blocks,
+              inputs_,
+              outputs_,
+              panels * blocks,
+              1,
+              inRegisters ? act : LayerActivation::None};
+  // Split where each thread gets enough work to pay for the hand-off
+  // (about a microsecond).
+  if (threads && threads->size() > 1 && tiles.count > 1 &&
+      rows * inputs_ * outputs_ >= kThreadedWork) {
+    tiles.parts = threads->size();
+    threads->run(runTiles, &tiles);
+  } else {
+    runTiles(&tiles, 0);
   }
   if (!inRegisters)
     activateInPlace(out, act);
 #else
-  (void)x, (void)out, (void)act;
+  (void)x, (void)out, (void)act, (void)threads;
   throw std::logic_error("FewRowLinear: no kernel for this CPU");
 #endif
 }

@@ -23,6 +23,8 @@
 
 namespace gfl {
 
+class KernelThreads;
+
 class FewRowLinear {
 public:
   /// Whether `out = x W^T + b` goes faster here than through BLAS: float32
@@ -37,9 +39,12 @@ public:
 
   /// out [M, N] = act(x [M, K] W^T + bias), for tensors that `applies`
   /// accepts. Relu and leaky_relu are applied in registers, before the
-  /// store; tanh and elu by LibTorch's in-place ops after it.
+  /// store; tanh and elu by LibTorch's in-place ops after it. With
+  /// `threads`, a product large enough splits its output tiles between
+  /// them; each output is computed as on one thread.
   void run(const torch::Tensor &x, torch::Tensor &out,
-           LayerActivation act = LayerActivation::None) const;
+           LayerActivation act = LayerActivation::None,
+           KernelThreads *threads = nullptr) const;
 
   /// The input values (rows times width) up to which the packed product
   /// beats BLAS on a 2-core AVX2 CPU (bench: 16 rows of 256 break even).
