@@ -1,11 +1,11 @@
 //===- CpuKernels.h - What the runtime's own CPU kernels need ---*- C++ -*-===//
 //
-// The runtime's few hand-written CPU loops (FewRowLinear, the fused Adam
-// step) use AVX2 and FMA where the CPU has them, chosen at run time, so
-// that one build runs on any x86-64 and elsewhere: GFL_CPU_KERNELS is
-// defined where the compiler can target AVX2 in a function, and
-// cpuHasAvx2Fma() says whether this CPU runs it. Callers fall back to
-// LibTorch's ops otherwise.
+// The runtime's few hand-written CPU loops (FewRowLinear, the bias and
+// activation pass of LayerActivation, the fused Adam step) use AVX2 and FMA
+// where the CPU has them, chosen at run time, so that one build runs on any
+// x86-64 and elsewhere: GFL_CPU_KERNELS is defined where the compiler can
+// target AVX2 in a function, and cpuHasAvx2Fma() says whether this CPU runs it.
+// Callers fall back to LibTorch's ops otherwise.
 //
 //===----------------------------------------------------------------------===//
 

@@ -36,15 +36,16 @@ namespace {
 /// The places b*(T+1)+k in the [B, T+1] grid of the rows `rows[k]` that
 /// steps k = 0..T-1 evaluated, concatenated.
 torch::Tensor gridPlaces(const std::vector<torch::Tensor> &rows, int64_t T) {
+  if (T == 0)
+    return torch::empty({0}, torch::kInt64);
   bool host = std::all_of(rows.begin(), rows.end(), [](const torch::Tensor &r) {
-    return r.device().is_cpu() && r.is_contiguous() &&
-           r.scalar_type() == torch::kInt64;
+    return onHost(r) && r.scalar_type() == torch::kInt64;
   });
-  if (!host || T == 0) {
+  if (!host) {
     std::vector<torch::Tensor> places;
     for (int64_t k = 0; k < T; ++k)
       places.push_back(rows[k] * (T + 1) + k);
-    return T == 0 ? torch::empty({0}, torch::kInt64) : torch::cat(places, 0);
+    return torch::cat(places, 0);
   }
   int64_t M = 0;
   for (const torch::Tensor &r : rows)

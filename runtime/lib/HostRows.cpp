@@ -10,13 +10,6 @@ namespace gfl {
 
 namespace {
 
-/// Whether `t` can be read and written in place on the host without
-/// autograd seeing it.
-bool onHost(const torch::Tensor &t) {
-  return t.device().is_cpu() && t.is_contiguous() &&
-         !(t.requires_grad() && torch::GradMode::is_enabled());
-}
-
 bool hostIndices(const torch::Tensor &rows) {
   return onHost(rows) && rows.scalar_type() == torch::kInt64 && rows.dim() == 1;
 }
@@ -38,6 +31,11 @@ void checkRows(const int64_t *rows, int64_t k, int64_t n) {
 }
 
 } // namespace
+
+bool onHost(const torch::Tensor &t) {
+  return t.device().is_cpu() && t.is_contiguous() &&
+         !(t.requires_grad() && torch::GradMode::is_enabled());
+}
 
 bool allSet(const torch::Tensor &flags) {
   if (!onHost(flags) || flags.scalar_type() != torch::kBool)

@@ -16,6 +16,10 @@
 
 namespace gfl {
 
+/// Whether `t` can be read and written in place on the host without
+/// autograd seeing it: a contiguous CPU tensor outside a graph.
+bool onHost(const torch::Tensor &t);
+
 /// flags.all() for a bool tensor, read on the host (one device read
 /// elsewhere).
 bool allSet(const torch::Tensor &flags);

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstring>
-
 #include <stdexcept>
 
 namespace gfl {
@@ -38,18 +37,15 @@ struct Visited {
   torch::Tensor grid;
 };
 
-/// Whether every tensor of `r` that visit() reads is on the CPU and
-/// contiguous, so that the packed layout can be built on the host.
-bool onHost(const Rollout &r) {
-  auto host = [](const torch::Tensor &t) {
-    return t.device().is_cpu() && t.is_contiguous();
-  };
-  if (!host(r.actions) || r.actions.scalar_type() != torch::kInt32 ||
-      !host(r.features) || (r.cond.defined() && !host(r.cond)))
+/// Whether every tensor of `r` that visit() reads can be read on the host
+/// (HostRows.h), so that the packed layout can be built there.
+bool readableOnHost(const Rollout &r) {
+  if (!onHost(r.actions) || r.actions.scalar_type() != torch::kInt32 ||
+      !onHost(r.features) || (r.cond.defined() && !onHost(r.cond)))
     return false;
   for (const State &s : r.states)
     for (const torch::Tensor &field : s)
-      if (!host(field) || field.dim() == 0)
+      if (!onHost(field) || field.dim() == 0)
         return false;
   return true;
 }
@@ -129,7 +125,7 @@ Visited visit(const Program &program, const Rollout &r, bool pack) {
   Visited v;
   v.batch = B;
   v.width = T1;
-  if (pack && onHost(r) && visitPackedOnHost(r, v))
+  if (pack && readableOnHost(r) && visitPackedOnHost(r, v))
     return v;
   torch::Tensor counts = actionCounts(r); // [B]: s_counts is the last state
   torch::Tensor b = torch::arange(B, longs).unsqueeze(1);
