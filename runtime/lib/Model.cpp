@@ -2,8 +2,6 @@
 
 #include "gfl/Runtime/Model.h"
 
-#include "KernelThreads.h"
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -97,15 +95,9 @@ torch::Tensor LinearTape::record(const torch::Tensor &x,
       packed.resize(layer + 1);
     if (!packed[layer])
       packed[layer] = std::make_shared<const FewRowLinear>(weight, bias);
-    // Threads only for a rollout that BLAS takes no part in (BLAS's idle
-    // threads and these would contend for the cores): from the second
-    // forward on, where the first, over the most rows, used no BLAS.
-    bool threaded = rows > 0 && !blasUsed;
-    packed[layer]->run(x, out, act,
-                       threaded ? &KernelThreads::shared() : nullptr);
+    packed[layer]->run(x, out, act);
     return out;
   }
-  blasUsed = true;
   // Without the bias: BLAS would first copy it to every row of `out`.
   torch::mm_out(out, x, weight.t());
   addBiasAndActivate(out, bias, act);

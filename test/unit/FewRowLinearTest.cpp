@@ -2,6 +2,8 @@
 
 #include "gfl/Runtime/FewRowLinear.h"
 
+#include "CpuKernels.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -23,7 +25,8 @@ protected:
 };
 
 /// Every shape the panels and row blocks split unevenly: rows past a
-/// block of 6, inputs past a group of 4, outputs past a panel of 16; with
+/// block of 6 and a pair of blocks (the AVX-512 tile), inputs past a group
+/// of 4, outputs past a panel of 16 and an odd number of panels; with
 /// and without bias. Against the product in float64: a sum of K products
 /// and a bias, each rounded once, is within (K + 1) u of the float64 sum
 /// of their magnitudes.
@@ -32,7 +35,7 @@ TEST_F(FewRowKernel, MatchesTheProductInFloat64) {
   int checked = 0;
   for (int64_t inputs : {1, 3, 4, 17, 256})
     for (int64_t outputs : {1, 3, 16, 17, 40, 256})
-      for (int64_t rows : {1, 2, 5, 6, 7, 13}) {
+      for (int64_t rows : {1, 2, 5, 6, 7, 12, 13, 30}) {
         for (bool withBias : {true, false}) {
           SCOPED_TRACE(std::to_string(rows) + " x " + std::to_string(inputs) +
                        " -> " + std::to_string(outputs) +
@@ -61,7 +64,27 @@ TEST_F(FewRowKernel, MatchesTheProductInFloat64) {
           ++checked;
         }
       }
-  EXPECT_EQ(checked, 5 * 6 * 6 * 2);
+  EXPECT_EQ(checked, 5 * 6 * 8 * 2);
+}
+
+/// The AVX-512 and AVX2 kernels compute each output by the same chain of
+/// fused multiply-adds: a checkpoint resumed on another CPU draws the same
+/// trajectories.
+TEST_F(FewRowKernel, BothKernelsGiveTheSameBits) {
+  if (!gfl::cpuHasAvx512())
+    GTEST_SKIP() << "no AVX-512 on this CPU: one kernel runs";
+  torch::manual_seed(6);
+  for (auto act : {gfl::LayerActivation::None, gfl::LayerActivation::Relu,
+                   gfl::LayerActivation::LeakyRelu})
+    for (int64_t rows : {1, 7, 12, 25, 40}) {
+      torch::Tensor x = torch::randn({rows, 37}), w = torch::randn({41, 37});
+      torch::Tensor b = torch::randn({41});
+      torch::Tensor wide = torch::empty({rows, 41}),
+                    narrow = torch::empty({rows, 41});
+      FewRowLinear(w, b).run(x, wide, act);
+      FewRowLinear(w, b, /*avx512=*/false).run(x, narrow, act);
+      EXPECT_TRUE(torch::equal(wide, narrow)) << rows << " rows";
+    }
 }
 
 /// A row's outputs do not depend on the rows beside it: the rollout's
@@ -130,7 +153,7 @@ TEST_F(FewRowKernel, RefusesABiasOrShapesNotTheLayers) {
 }
 
 /// BLAS keeps what the kernel does not take: other dtypes, strided tensors,
-/// and more than kMaxInputs input values.
+/// and more than maxInputs() input values.
 TEST_F(FewRowKernel, LeavesOtherProductsToBlas) {
   torch::Tensor w = torch::randn({32, 64}), out = torch::empty({4, 32});
   EXPECT_TRUE(FewRowLinear::applies(torch::randn({4, 64}), w, out));
@@ -140,7 +163,7 @@ TEST_F(FewRowKernel, LeavesOtherProductsToBlas) {
   EXPECT_FALSE(FewRowLinear::applies(torch::randn({64, 4}).t(), w, out));
   EXPECT_FALSE(FewRowLinear::applies(torch::randn({4, 64}), w,
                                      torch::empty({32, 4}).t()));
-  int64_t rows = FewRowLinear::kMaxInputs / 64;
+  int64_t rows = FewRowLinear::maxInputs() / 64;
   EXPECT_TRUE(FewRowLinear::applies(torch::randn({rows, 64}), w,
                                     torch::empty({rows, 32})));
   EXPECT_FALSE(FewRowLinear::applies(torch::randn({rows + 1, 64}), w,

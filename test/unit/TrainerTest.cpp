@@ -255,8 +255,10 @@ TEST(TrainerLoss, TheRolloutsKeptPolicyGivesTheSameLossAndGradients) {
     again.policyTape.reset();
     // The logit scale's gradient sums every row's, which nearly cancel
     // (norm 0.008 to 0.05): the loss's own packed and padded rows give
-    // gradients 1.1e-6 apart there, and these 1.5e-6 to 1.8e-6.
-    expectSameLossAndGradients(keeping, r, recomputing, again, 3e-6);
+    // gradients 1.1e-6 apart there, and these 4e-6 to 6e-6 where the kept
+    // products summed in the packed kernel's order (FewRowLinear, up to 64
+    // rows with AVX-512) and the recomputed ones in BLAS's.
+    expectSameLossAndGradients(keeping, r, recomputing, again, 1e-5);
   }
   EXPECT_GE(kept, 16);
 }

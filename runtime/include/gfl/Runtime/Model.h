@@ -52,9 +52,6 @@ struct LinearTape {
   /// Per layer, while recording: its weight packed for few-row products
   /// (valid while the weights stay as they are, for one rollout).
   std::vector<std::shared_ptr<const FewRowLinear>> packed;
-  /// Whether a recorded product went to BLAS (the packed products then
-  /// run on the calling thread alone).
-  bool blasUsed = false;
 
   /// Records: the next layer's output for `x` [m, in], act(x W^T + b) (as
   /// torch::nn::Linear and the activation compute it), written after the
