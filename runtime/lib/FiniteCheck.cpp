@@ -2,6 +2,8 @@
 
 #include "gfl/Runtime/FiniteCheck.h"
 
+#include "HostRows.h"
+
 #include <sstream>
 
 namespace gfl {
@@ -75,13 +77,12 @@ std::string diagnose(const Program &program, Model &model, const Rollout &r,
 
 void checkFinite(const Program &program, Model &model, const Rollout &r,
                  const torch::Tensor &loss, int64_t iteration) {
-  // One reduction: a sum is finite only when every term is.
-  torch::Tensor total = loss.detach().sum();
+  std::vector<torch::Tensor> checked{loss.detach()};
   // parameters(), not namedParams(): no names are built on the hot path.
   for (const torch::Tensor &p : model->parameters())
     if (p.grad().defined())
-      total = total + p.grad().sum();
-  if (torch::isfinite(total).item<bool>())
+      checked.push_back(p.grad());
+  if (allFinite(checked))
     return;
   std::string why = diagnose(program, model, r, loss.detach());
   throw NonFiniteError("iteration " + std::to_string(iteration + 1) + ": " +

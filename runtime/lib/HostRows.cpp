@@ -2,7 +2,10 @@
 
 #include "HostRows.h"
 
+#include "CpuKernels.h"
+
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -29,6 +32,26 @@ void checkRows(const int64_t *rows, int64_t k, int64_t n) {
                               " is out of range for " + std::to_string(n) +
                               " rows");
 }
+
+/// Whether p[0..n) are all finite (no exponent with every bit set).
+bool finiteScalar(const float *p, int64_t n) {
+  return std::all_of(p, p + n, [](float v) { return std::isfinite(v); });
+}
+
+#ifdef GFL_CPU_KERNELS
+GFL_AVX2_FMA bool finiteAvx2(const float *p, int64_t n) {
+  const __m256i exponent = _mm256_set1_epi32(0x7f800000);
+  __m256i bad = _mm256_setzero_si256();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i bits = _mm256_and_si256(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + i)),
+        exponent);
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(bits, exponent));
+  }
+  return _mm256_testz_si256(bad, bad) && finiteScalar(p + i, n - i);
+}
+#endif
 
 } // namespace
 
@@ -90,6 +113,30 @@ void copyRows(torch::Tensor &into, const torch::Tensor &rows,
   char *to = static_cast<char *>(into.data_ptr());
   for (int64_t i = 0; i < rows.size(0); ++i)
     std::memcpy(to + r[i] * bytes, from + i * bytes, bytes);
+}
+
+bool allFinite(const std::vector<torch::Tensor> &ts) {
+  bool host = std::all_of(ts.begin(), ts.end(), [](const torch::Tensor &t) {
+    return onHost(t) && t.scalar_type() == torch::kFloat32;
+  });
+  if (!host) {
+    torch::Tensor total;
+    for (const torch::Tensor &t : ts)
+      total = total.defined() ? total + t.sum() : t.sum();
+    return !total.defined() || torch::isfinite(total).item<bool>();
+  }
+  for (const torch::Tensor &t : ts) {
+    const float *p = t.data_ptr<float>();
+#ifdef GFL_CPU_KERNELS
+    if (cpuHasAvx2Fma() ? !finiteAvx2(p, t.numel())
+                        : !finiteScalar(p, t.numel()))
+      return false;
+#else
+    if (!finiteScalar(p, t.numel()))
+      return false;
+#endif
+  }
+  return true;
 }
 
 } // namespace gfl

@@ -5,7 +5,8 @@
 // rows, for which LibTorch's index ops cost several microseconds each in
 // dispatch and set-up against well under one for the copies themselves.
 // These do the same on the host for contiguous CPU tensors outside a
-// graph, and call LibTorch's ops otherwise.
+// graph, and call LibTorch's ops otherwise. The trainer's finite check of
+// the loss and gradients reads them here in the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +35,11 @@ torch::Tensor selectRows(const torch::Tensor &x, const torch::Tensor &rows);
 /// into.index_copy_(0, rows, x).
 void copyRows(torch::Tensor &into, const torch::Tensor &rows,
               const torch::Tensor &x);
+
+/// Whether every element of every float32 tensor of `ts` is finite: read in
+/// place on the host when all of them are there, by one reduction and one
+/// device read otherwise (where a sum that overflows counts as not finite).
+bool allFinite(const std::vector<torch::Tensor> &ts);
 
 } // namespace gfl
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 namespace {
@@ -73,3 +74,29 @@ TEST(HostRows, LeavesTensorsInAGraphToLibTorch) {
 }
 
 } // namespace
+
+/// Every place of a non-finite value (within the vector part and in the tail
+/// past the last whole vector), each kind of it, the largest finite values,
+/// an empty tensor, and a strided view (LibTorch's reduction).
+TEST(HostRows, FiniteAsIsFinite) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float big = std::numeric_limits<float>::max();
+  torch::Tensor zero = torch::zeros({});
+  for (int64_t n : {1, 7, 8, 9, 23, 64}) {
+    for (int64_t at = 0; at < n; ++at) {
+      for (float bad : {inf, -inf, nan}) {
+        torch::Tensor x = torch::full({n}, big);
+        x[at] = bad;
+        SCOPED_TRACE("n " + std::to_string(n) + " at " + std::to_string(at));
+        EXPECT_FALSE(gfl::allFinite({x}));
+        EXPECT_FALSE(gfl::allFinite({zero, x}));
+        EXPECT_FALSE(gfl::allFinite({torch::stack({x, x}, 1).select(1, 0)}));
+      }
+    }
+    EXPECT_TRUE(gfl::allFinite({torch::full({n}, big), -torch::full({n}, big)}));
+  }
+  EXPECT_TRUE(gfl::allFinite({torch::empty({0}), zero}));
+  EXPECT_TRUE(gfl::allFinite({}));
+  EXPECT_FALSE(gfl::allFinite({torch::full({}, nan)}));
+}
