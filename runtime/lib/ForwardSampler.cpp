@@ -77,6 +77,53 @@ std::shared_ptr<const PolicyTape> packPolicyTape(
   return tape;
 }
 
+/// The outputs of one sampling step.
+struct StepOutput {
+  torch::Tensor action, logPf, logQ, done, features;
+  State next;
+};
+
+/// Room for the outputs of a rollout's steps: step k writes row k of
+/// buffers made for the rollout, `room` steps at a time (twice as many
+/// each time the rollout outgrows them), instead of six or more tensors of its
+/// own.
+class StepOutputs {
+public:
+  StepOutputs(const Program &program, int64_t batch, int64_t room)
+      : program_(program), batch_(batch), room_(std::max<int64_t>(room, 1)) {}
+
+  StepOutput at(int64_t step) {
+    if (step >= first_ + room_ || !action_.defined())
+      makeRoom(step);
+    int64_t k = step - first_;
+    StepOutput out{action_[k], logPf_[k], logQ_[k], done_[k], features_[k], {}};
+    for (const torch::Tensor &field : next_)
+      out.next.push_back(field[k]);
+    return out;
+  }
+
+private:
+  void makeRoom(int64_t step) {
+    const EnvSpec &env = program_.env();
+    auto opts = [&](torch::ScalarType d) { return program_.options(d); };
+    if (action_.defined())
+      room_ *= 2; // a rollout longer than the last: fewer, larger buffers
+    first_ = step;
+    action_ = torch::empty({room_, batch_}, opts(torch::kInt32));
+    logPf_ = torch::empty({room_, batch_}, opts(torch::kFloat32));
+    logQ_ = torch::empty({room_, batch_}, opts(torch::kFloat32));
+    done_ = torch::empty({room_, batch_}, opts(torch::kBool));
+    features_ =
+        torch::empty({room_, batch_, env.featureSize}, opts(torch::kFloat32));
+    next_ = program_.emptyState({room_, batch_});
+  }
+
+  const Program &program_;
+  int64_t batch_, room_, first_ = 0;
+  torch::Tensor action_, logPf_, logQ_, done_, features_;
+  State next_;
+};
+
 } // namespace
 
 Rollout ForwardSampler::sample(const State &start,
@@ -109,6 +156,26 @@ Rollout ForwardSampler::sample(const State &start,
   // Compacted steps scatter the policy's rows into one buffer for the
   // kernel, reused: it reads the rows of running trajectories only.
   torch::Tensor logitsBuffer;
+  StepOutputs outputs(program_, batch, steps > 0 ? steps : stepsHint_ + 1);
+  // The step kernel's arguments by position; those fixed for the rollout
+  // are set here.
+  BoundKernel stepKernel(program_, "gfl_sample_step");
+  auto slot = [&](const std::string &name) { return stepKernel.slot(name); };
+  size_t logitsAt = slot("logits"), endedAt = slot("ended"),
+         actionAt = slot("action"), logPfAt = slot("log_pf"),
+         logQAt = slot("log_q"), doneAt = slot("done"),
+         featuresAt = slot("features"), stepAt = slot("step");
+  std::vector<size_t> stateAt, nextAt;
+  for (const FieldSpec &f : env.fields) {
+    stateAt.push_back(slot("state." + f.name));
+    nextAt.push_back(slot("next." + f.name));
+  }
+  stepKernel.set(slot("iteration"), draw.iteration);
+  stepKernel.set(slot("epsilon"), draw.epsilon);
+  stepKernel.set(slot("temperature"), draw.temperature);
+  stepKernel.set(slot("seed"), double(program_.train().seed));
+  stepKernel.set(slot("stream"), double(draw.stream));
+  stepKernel.set(slot("first"), double(draw.first));
   for (int64_t step = 0; !length.stop(step, ended); ++step) {
     torch::Tensor running = compact ? unsetIndices(ended) : torch::Tensor();
     bool all = !compact || running.size(0) == batch;
@@ -132,26 +199,20 @@ Rollout ForwardSampler::sample(const State &start,
       keptFeatures.push_back(in);
       keptCond.push_back(inCond);
     }
-    State next = program_.emptyState(batch);
-    auto action = torch::empty({batch}, opts(torch::kInt32));
-    auto logPf = torch::empty({batch}, opts(torch::kFloat32));
-    auto logQ = torch::empty({batch}, opts(torch::kFloat32));
-    auto done = torch::empty({batch}, opts(torch::kBool));
-    auto nextFeats =
-        torch::empty({batch, env.featureSize}, opts(torch::kFloat32));
-    std::map<std::string, torch::Tensor> args{
-        {"logits", logits},        {"ended", ended},
-        {"action", action},        {"log_pf", logPf},
-        {"log_q", logQ},           {"done", done},
-        {"features", nextFeats},   {"iteration", draw.iteration},
-        {"epsilon", draw.epsilon}, {"temperature", draw.temperature}};
-    program_.bindState(args, "state", s);
-    program_.bindState(args, "next", next);
-    program_.call("gfl_sample_step", args,
-                  {{"seed", double(program_.train().seed)},
-                   {"step", double(step)},
-                   {"stream", double(draw.stream)},
-                   {"first", double(draw.first)}});
+    auto [action, logPf, logQ, done, nextFeats, next] = outputs.at(step);
+    stepKernel.set(logitsAt, logits);
+    stepKernel.set(endedAt, ended);
+    stepKernel.set(actionAt, action);
+    stepKernel.set(logPfAt, logPf);
+    stepKernel.set(logQAt, logQ);
+    stepKernel.set(doneAt, done);
+    stepKernel.set(featuresAt, nextFeats);
+    stepKernel.set(stepAt, double(step));
+    for (size_t f = 0; f < s.size(); ++f) {
+      stepKernel.set(stateAt[f], s[f].contiguous());
+      stepKernel.set(nextAt[f], next[f]);
+    }
+    stepKernel();
     if (checkDomains)
       outside.push_back(
           program_.outsideDomains(next).logical_and(ended.logical_not()));
@@ -172,6 +233,7 @@ Rollout ForwardSampler::sample(const State &start,
   // T: the steps taken while some trajectory was still running (all of
   // them for a padded rollout).
   int64_t T = length.taken(static_cast<int64_t>(actList.size()));
+  stepsHint_ = static_cast<int64_t>(actList.size());
   actList.resize(T);
   featList.resize(T + 1);
   states.resize(T + 1);

@@ -342,36 +342,37 @@ void Program::call(const std::string &name,
   callKernel(*k, tensors, scalars, gpu_.get());
 }
 
-void callKernel(const Kernel &kernel,
-                const std::map<std::string, torch::Tensor> &tensors,
-                const std::map<std::string, double> &scalars,
-                const cuda::Module *gpu) {
-  const Kernel *k = &kernel;
-  const std::string &name = kernel.name;
+namespace {
+
+/// Calls `k` with `tensors[i]` for buffer argument i and `scalars[i]` for
+/// scalar argument i (nullptr where the caller has none).
+void callKernelAt(const Kernel &k,
+                  const std::vector<const torch::Tensor *> &tensors,
+                  const std::vector<const double *> &scalars,
+                  const cuda::Module *gpu) {
+  const std::string &name = k.name;
   const torch::Tensor *first = nullptr; // the first buffer fixes the device
-  std::vector<AnyRankDescriptor> descs(k->args.size());
-  std::vector<int64_t> ints(k->args.size());
-  std::vector<float> floats(k->args.size());
+  std::vector<AnyRankDescriptor> descs(k.args.size());
+  std::vector<int64_t> ints(k.args.size());
+  std::vector<float> floats(k.args.size());
   std::vector<void *> args;
-  for (size_t i = 0; i < k->args.size(); ++i) {
-    const KernelArg &a = k->args[i];
+  for (size_t i = 0; i < k.args.size(); ++i) {
+    const KernelArg &a = k.args[i];
     if (!a.buffer) {
-      auto it = scalars.find(a.name);
-      if (it == scalars.end())
+      if (!scalars[i])
         throw std::runtime_error(name + ": missing scalar '" + a.name + "'");
       if (a.dtype == "float32") {
-        floats[i] = static_cast<float>(it->second);
+        floats[i] = static_cast<float>(*scalars[i]);
         args.push_back(&floats[i]);
       } else {
-        ints[i] = static_cast<int64_t>(it->second);
+        ints[i] = static_cast<int64_t>(*scalars[i]);
         args.push_back(&ints[i]);
       }
       continue;
     }
-    auto it = tensors.find(a.name);
-    if (it == tensors.end())
+    if (!tensors[i] || !tensors[i]->defined())
       throw std::runtime_error(name + ": missing buffer '" + a.name + "'");
-    const torch::Tensor &t = it->second;
+    const torch::Tensor &t = *tensors[i];
     if (t.scalar_type() != dtypeOf(a.dtype) ||
         t.dim() != static_cast<int64_t>(a.shape.size()) || !t.is_contiguous())
       throw std::runtime_error(name + ": buffer '" + a.name +
@@ -401,16 +402,72 @@ void callKernel(const Kernel &kernel,
     if (!gpu)
       throw std::runtime_error(name + ": CUDA tensors, but no GPU module "
                                       "is loaded");
-    gpu->launch(*k, args, compat::currentCudaStream());
+    gpu->launch(k, args, compat::currentCudaStream());
     return;
   }
-  (*k)(args);
+  k(args);
 }
 
-State Program::emptyState(int64_t batch) const {
+} // namespace
+
+void callKernel(const Kernel &kernel,
+                const std::map<std::string, torch::Tensor> &tensors,
+                const std::map<std::string, double> &scalars,
+                const cuda::Module *gpu) {
+  std::vector<const torch::Tensor *> byArg(kernel.args.size(), nullptr);
+  std::vector<const double *> scalarByArg(kernel.args.size(), nullptr);
+  for (size_t i = 0; i < kernel.args.size(); ++i) {
+    const KernelArg &a = kernel.args[i];
+    if (a.buffer) {
+      if (auto it = tensors.find(a.name); it != tensors.end())
+        byArg[i] = &it->second;
+    } else if (auto it = scalars.find(a.name); it != scalars.end()) {
+      scalarByArg[i] = &it->second;
+    }
+  }
+  callKernelAt(kernel, byArg, scalarByArg, gpu);
+}
+
+BoundKernel::BoundKernel(const Program &program, const std::string &kernel)
+    : kernel_(program.kernel(kernel)), gpu_(program.gpu()) {
+  if (!kernel_)
+    throw std::runtime_error("the artifact has no kernel " + kernel);
+  size_t n = kernel_->args.size();
+  tensors_.resize(n);
+  scalars_.resize(n);
+  tensorAt_.assign(n, nullptr);
+  scalarAt_.assign(n, nullptr);
+}
+
+size_t BoundKernel::slot(const std::string &name) const {
+  for (size_t i = 0; i < kernel_->args.size(); ++i)
+    if (kernel_->args[i].name == name)
+      return i;
+  return kAbsent;
+}
+
+void BoundKernel::set(size_t slot, torch::Tensor t) {
+  if (slot == kAbsent)
+    return;
+  tensors_.at(slot) = std::move(t);
+  tensorAt_[slot] = &tensors_[slot];
+}
+
+void BoundKernel::set(size_t slot, double v) {
+  if (slot == kAbsent)
+    return;
+  scalars_.at(slot) = v;
+  scalarAt_[slot] = &scalars_[slot];
+}
+
+void BoundKernel::operator()() const {
+  callKernelAt(*kernel_, tensorAt_, scalarAt_, gpu_);
+}
+
+State Program::emptyState(c10::IntArrayRef leading) const {
   State s;
   for (const FieldSpec &f : env_.fields) {
-    std::vector<int64_t> shape{batch};
+    std::vector<int64_t> shape = leading.vec();
     shape.insert(shape.end(), f.shape.begin(), f.shape.end());
     s.push_back(torch::empty(shape, options(f.dtype)));
   }

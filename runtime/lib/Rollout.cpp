@@ -49,6 +49,26 @@ int64_t longest(const torch::Tensor &actions) {
 void countTransitions(const Program &program, Rollout &r) {
   const EnvSpec &env = program.env();
   int64_t exitIndex = env.hasStop ? env.numActions - 1 : -2;
+  if (onHost(r.actions) && r.actions.scalar_type() == torch::kInt32) {
+    // One pass over [B, T+1] instead of seven LibTorch ops.
+    int64_t B = r.actions.size(0), width = r.actions.size(1);
+    r.n = torch::empty({B}, r.actions.options());
+    r.exited = torch::empty({B}, r.actions.options().dtype(torch::kBool));
+    const int32_t *a = r.actions.data_ptr<int32_t>();
+    int32_t *n = r.n.data_ptr<int32_t>();
+    bool *exited = r.exited.data_ptr<bool>();
+    for (int64_t b = 0; b < B; ++b, a += width) {
+      int32_t moves = 0;
+      bool exit = false;
+      for (int64_t k = 0; k < width; ++k) {
+        exit = exit || a[k] == exitIndex;
+        moves += a[k] >= 0 && a[k] != exitIndex;
+      }
+      n[b] = moves;
+      exited[b] = exit;
+    }
+    return;
+  }
   torch::Tensor isExit = r.actions.eq(exitIndex);
   r.n = r.actions.ge(0)
             .logical_and(isExit.logical_not())

@@ -80,6 +80,9 @@ private:
   /// The rows the last kept policy forward recorded: the room the next
   /// one starts with.
   mutable int64_t keptRowsHint_ = 0;
+  /// The steps the last rollout took: the room for step outputs the next
+  /// one starts with.
+  mutable int64_t stepsHint_ = 0;
 };
 
 } // namespace gfl

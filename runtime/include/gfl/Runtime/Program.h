@@ -180,6 +180,34 @@ void callKernel(const Kernel &kernel,
                 const std::map<std::string, double> &scalars = {},
                 const cuda::Module *gpu = nullptr);
 
+class Program;
+
+/// One kernel of a program with its arguments set by position: bound once,
+/// updated and called many times (the rollout's step kernel, once a step)
+/// without looking names up in each call. Checks what callKernel checks.
+class BoundKernel {
+public:
+  /// Throws std::runtime_error when the artifact has no kernel `kernel`.
+  BoundKernel(const Program &program, const std::string &kernel);
+  static constexpr size_t kAbsent = static_cast<size_t>(-1);
+  /// The position of argument `name`, or kAbsent when the kernel has none.
+  size_t slot(const std::string &name) const;
+  /// Sets an argument; one at kAbsent is dropped (as callKernel drops names
+  /// the kernel does not have).
+  void set(size_t slot, torch::Tensor t);
+  void set(size_t slot, double v);
+  /// Calls the kernel with the arguments set so far.
+  void operator()() const;
+
+private:
+  const Kernel *kernel_;
+  const cuda::Module *gpu_;
+  std::vector<torch::Tensor> tensors_;
+  std::vector<double> scalars_;
+  std::vector<const torch::Tensor *> tensorAt_; // null until set
+  std::vector<const double *> scalarAt_;
+};
+
 class WorkerGroup;
 
 class Program {
@@ -230,7 +258,9 @@ public:
 
   // Environment helpers over whole batches.
   State init(int64_t batch) const;
-  State emptyState(int64_t batch) const;
+  /// Uninitialized states: each field [leading..., field shape] ({batch}
+  /// for a batch of states, {steps, batch} for steps of one).
+  State emptyState(c10::IntArrayRef leading) const;
   /// Adds `prefix.FIELD` entries for a state.
   void bindState(std::map<std::string, torch::Tensor> &args,
                  const std::string &prefix, const State &s) const;
