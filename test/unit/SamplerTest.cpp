@@ -66,6 +66,37 @@ void expectTrajectories(const Program &program, const Rollout &r) {
   EXPECT_TRUE(torch::allclose(r.logReward, program.logReward(r.final)));
 }
 
+/// The rollout's way of calling a kernel (arguments by position, bound once
+/// and updated between calls) computes what a call by names computes, and
+/// refuses what it refuses.
+TEST(BoundKernel, CallsAsByNames) {
+  auto program = loadHypergrid();
+  ASSERT_TRUE(program);
+  const EnvSpec &env = program->env();
+  State start = program->init(5);
+  State moved = program->step(start, torch::zeros({5}, torch::kInt32)).first;
+  BoundKernel features(*program, "gfl_features");
+  EXPECT_EQ(features.slot("no_such_argument"), BoundKernel::kAbsent);
+  features.set(BoundKernel::kAbsent, torch::zeros({1})); // dropped
+  torch::Tensor out = torch::full({5, env.featureSize}, NAN);
+  features.set(features.slot("features"), out);
+  try {
+    features();
+    ADD_FAILURE() << "a call without the state ran";
+  } catch (const std::runtime_error &e) {
+    EXPECT_EQ(std::string(e.what()), "gfl_features: missing buffer 'state." +
+                                         env.fields[0].name + "'");
+  }
+  for (const State &s : {start, moved}) {
+    for (size_t f = 0; f < s.size(); ++f)
+      features.set(features.slot("state." + env.fields[f].name), s[f]);
+    features();
+    EXPECT_TRUE(torch::equal(out, program->features(s)));
+  }
+  EXPECT_FALSE(torch::equal(program->features(start), out));
+  EXPECT_THROW(BoundKernel(*program, "gfl_no_such_kernel"), std::runtime_error);
+}
+
 TEST(BackwardSampling, PathsToAStateFollowTheBackwardPolicy) {
   auto program = loadHypergrid();
   ASSERT_TRUE(program);
