@@ -96,9 +96,10 @@ public:
     if (step >= first_ + room_ || !action_.defined())
       makeRoom(step);
     int64_t k = step - first_;
-    StepOutput out{action_[k], logPf_[k], logQ_[k], done_[k], features_[k], {}};
+    StepOutput out{rowOf(action_, k), rowOf(logPf_, k),    rowOf(logQ_, k),
+                   rowOf(done_, k),   rowOf(features_, k), {}};
     for (const torch::Tensor &field : next_)
-      out.next.push_back(field[k]);
+      out.next.push_back(rowOf(field, k));
     return out;
   }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 namespace gfl {
@@ -113,6 +114,43 @@ void copyRows(torch::Tensor &into, const torch::Tensor &rows,
   char *to = static_cast<char *>(into.data_ptr());
   for (int64_t i = 0; i < rows.size(0); ++i)
     std::memcpy(to + r[i] * bytes, from + i * bytes, bytes);
+}
+
+namespace {
+
+/// Rows [start, start + count) of t, with the first dimension kept or
+/// dropped; nullopt where LibTorch's ops must make the view.
+std::optional<torch::Tensor> hostRows(const torch::Tensor &t, int64_t start,
+                                      int64_t count, bool keepDim) {
+  if (!onHost(t) || t.dim() == 0 || start < 0 || count < 0 ||
+      start + count > t.size(0))
+    return std::nullopt;
+  auto impl = c10::make_intrusive<c10::TensorImpl>(c10::Storage(t.storage()),
+                                                   t.key_set(), t.dtype());
+  c10::IntArrayRef sizes = t.sizes(), strides = t.strides();
+  if (keepDim) {
+    c10::DimVector rows(sizes.begin(), sizes.end());
+    rows[0] = count;
+    impl->set_sizes_and_strides(rows, strides);
+  } else {
+    impl->set_sizes_and_strides(sizes.slice(1), strides.slice(1));
+  }
+  impl->set_storage_offset(t.storage_offset() + start * t.stride(0));
+  return torch::Tensor(std::move(impl));
+}
+
+} // namespace
+
+torch::Tensor rowsOf(const torch::Tensor &t, int64_t start, int64_t count) {
+  if (auto rows = hostRows(t, start, count, /*keepDim=*/true))
+    return *rows;
+  return t.narrow(0, start, count);
+}
+
+torch::Tensor rowOf(const torch::Tensor &t, int64_t k) {
+  if (auto row = hostRows(t, k, 1, /*keepDim=*/false))
+    return *row;
+  return t.select(0, k);
 }
 
 bool allFinite(const std::vector<torch::Tensor> &ts) {

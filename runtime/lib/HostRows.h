@@ -36,6 +36,17 @@ torch::Tensor selectRows(const torch::Tensor &x, const torch::Tensor &rows);
 void copyRows(torch::Tensor &into, const torch::Tensor &rows,
               const torch::Tensor &x);
 
+/// t.narrow(0, start, count), made without LibTorch's dispatcher for a
+/// contiguous CPU tensor outside a graph: a narrow or select costs 4-6k
+/// instructions there, most of them in dispatch and autograd's view
+/// bookkeeping, and the rollout takes several such rows each step. The
+/// result shares t's storage but not its version counter (nothing
+/// differentiates it). Other tensors and out-of-range rows go to narrow.
+torch::Tensor rowsOf(const torch::Tensor &t, int64_t start, int64_t count);
+
+/// t[k], made as rowsOf makes its rows.
+torch::Tensor rowOf(const torch::Tensor &t, int64_t k);
+
 /// Whether every element of every float32 tensor of `ts` is finite: read in
 /// place on the host when all of them are there, by one reduction and one
 /// device read otherwise (where a sum that overflows counts as not finite).

@@ -2,6 +2,8 @@
 
 #include "gfl/Runtime/Model.h"
 
+#include "HostRows.h"
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -89,7 +91,7 @@ torch::Tensor LinearTape::record(const torch::Tensor &x,
     grown.narrow(0, 0, rows).copy_(buffer.narrow(0, 0, rows));
     buffer = grown;
   }
-  torch::Tensor out = buffer.narrow(0, rows, m);
+  torch::Tensor out = rowsOf(buffer, rows, m);
   if (FewRowLinear::applies(x, weight, out)) {
     if (packed.size() <= layer)
       packed.resize(layer + 1);

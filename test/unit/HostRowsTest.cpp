@@ -100,3 +100,37 @@ TEST(HostRows, FiniteAsIsFinite) {
   EXPECT_TRUE(gfl::allFinite({}));
   EXPECT_FALSE(gfl::allFinite({torch::full({}, nan)}));
 }
+
+/// Rows made on the host are narrow's and select's rows: the same values,
+/// shapes and strides, in the same storage (a write through them lands in
+/// the tensor), for every rank; elsewhere LibTorch makes them.
+TEST(HostRows, RowsAsNarrowAndSelect) {
+  torch::manual_seed(3);
+  for (torch::Tensor x : {torch::randn({5}), torch::randn({5, 3}),
+                          torch::randint(0, 9, {5, 2, 3}, torch::kInt32)}) {
+    SCOPED_TRACE("rank " + std::to_string(x.dim()));
+    for (auto [start, count] : {std::pair{0, 5}, {1, 3}, {4, 1}, {5, 0}}) {
+      torch::Tensor rows = gfl::rowsOf(x, start, count);
+      torch::Tensor want = x.narrow(0, start, count);
+      EXPECT_TRUE(torch::equal(rows, want));
+      EXPECT_EQ(rows.strides(), want.strides());
+      EXPECT_EQ(rows.data_ptr(), want.data_ptr());
+    }
+    for (int64_t k = 0; k < 5; ++k) {
+      torch::Tensor row = gfl::rowOf(x, k);
+      EXPECT_TRUE(torch::equal(row, x.select(0, k)));
+      EXPECT_EQ(row.sizes(), x.select(0, k).sizes());
+      row.fill_(k + 1);
+      EXPECT_TRUE(x.select(0, k).eq(k + 1).all().item<bool>());
+    }
+  }
+  // A row of a row: offsets add up.
+  torch::Tensor grid = torch::arange(24, torch::kFloat32).view({4, 3, 2});
+  EXPECT_TRUE(torch::equal(gfl::rowOf(gfl::rowsOf(grid, 1, 3), 2), grid[3]));
+  // Strided tensors, rows out of range and tensors in a graph: LibTorch's.
+  torch::Tensor strided = grid.select(2, 1);
+  EXPECT_TRUE(torch::equal(gfl::rowOf(strided, 2), strided[2]));
+  EXPECT_THROW(gfl::rowsOf(grid, 3, 2), c10::Error);
+  torch::Tensor w = torch::randn({3, 2}).requires_grad_();
+  EXPECT_TRUE(gfl::rowOf(w, 1).requires_grad());
+}
