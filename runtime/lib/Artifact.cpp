@@ -48,6 +48,11 @@ bool readKernel(const json::Value &entry, void *handle, Kernel &out,
     arg.name = n->asString();
     arg.buffer = kind->asString() == "buffer";
     arg.dtype = dtype->asString();
+    arg.element = arg.dtype == "int32"     ? ElementType::Int32
+                  : arg.dtype == "int64"   ? ElementType::Int64
+                  : arg.dtype == "float32" ? ElementType::Float32
+                  : arg.dtype == "bool"    ? ElementType::Bool
+                                           : ElementType::Unknown;
     if (const json::Value *shape = a.get("shape"))
       for (const json::Value &d : shape->asArray())
         arg.shape.push_back(d.asInt());

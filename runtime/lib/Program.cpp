@@ -344,6 +344,22 @@ void Program::call(const std::string &name,
 
 namespace {
 
+torch::ScalarType scalarTypeOf(const KernelArg &a) {
+  switch (a.element) {
+  case ElementType::Int32:
+    return torch::kInt32;
+  case ElementType::Int64:
+    return torch::kInt64;
+  case ElementType::Float32:
+    return torch::kFloat32;
+  case ElementType::Bool:
+    return torch::kBool;
+  case ElementType::Unknown:
+    break;
+  }
+  return dtypeOf(a.dtype); // throws, naming it
+}
+
 /// Calls `k` with `tensors[i]` for buffer argument i and `scalars[i]` for
 /// scalar argument i (nullptr where the caller has none).
 void callKernelAt(const Kernel &k,
@@ -356,12 +372,13 @@ void callKernelAt(const Kernel &k,
   std::vector<int64_t> ints(k.args.size());
   std::vector<float> floats(k.args.size());
   std::vector<void *> args;
+  args.reserve(k.args.size());
   for (size_t i = 0; i < k.args.size(); ++i) {
     const KernelArg &a = k.args[i];
     if (!a.buffer) {
       if (!scalars[i])
         throw std::runtime_error(name + ": missing scalar '" + a.name + "'");
-      if (a.dtype == "float32") {
+      if (a.element == ElementType::Float32) {
         floats[i] = static_cast<float>(*scalars[i]);
         args.push_back(&floats[i]);
       } else {
@@ -373,7 +390,7 @@ void callKernelAt(const Kernel &k,
     if (!tensors[i] || !tensors[i]->defined())
       throw std::runtime_error(name + ": missing buffer '" + a.name + "'");
     const torch::Tensor &t = *tensors[i];
-    if (t.scalar_type() != dtypeOf(a.dtype) ||
+    if (t.scalar_type() != scalarTypeOf(a) ||
         t.dim() != static_cast<int64_t>(a.shape.size()) || !t.is_contiguous())
       throw std::runtime_error(name + ": buffer '" + a.name +
                                "' has the wrong dtype, rank or layout");

@@ -22,10 +22,15 @@ namespace gfl {
 /// The ABI version this runtime understands.
 constexpr int kRuntimeAbiVersion = 6;
 
+/// A kernel argument's element type, read from its dtype when the artifact
+/// loads (calls check it without comparing strings).
+enum class ElementType { Int32, Int64, Float32, Bool, Unknown };
+
 struct KernelArg {
   std::string name;
   bool buffer = true;         // false: a scalar passed by value
   std::string dtype;          // int32, int64, float32, bool
+  ElementType element = ElementType::Unknown;
   std::vector<int64_t> shape; // -1 for the batch dimension
   bool output = false;
 };
