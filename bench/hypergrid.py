@@ -23,6 +23,10 @@ as an iteration's states that exist (gfl-run --profile), gfl's time over
 it, the rows the networks saw against the padded grid's, and gfl-run's
 peak resident memory.
 
+On a shared machine whose speed varies from minute to minute, --repeat N
+runs every tool N times per setting, in turn (gfl, torchgfn, gfnx, gfl,
+...), and keeps each tool's fastest run.
+
 Artifacts are compiled with gflc, or taken from --artifacts DIR
 (hg_D<d>_H<h>.gflx; scripts/gpu-prepare.sh makes them for machines without
 the compiler).
@@ -111,6 +115,15 @@ def gfnx(args, ndim, height, batch):
     return json.loads(proc.stdout.strip().splitlines()[-1]), None
 
 
+def fastest(best, result):
+    """The faster of two runs' results (either may be None: failed)."""
+    if result is None:
+        return best
+    if best is None or result["ms_per_iteration"] < best["ms_per_iteration"]:
+        return result
+    return best
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", choices=sorted(SETTINGS), default="cpu")
@@ -121,28 +134,41 @@ def main():
     ap.add_argument("--peer-python", default=sys.executable)
     ap.add_argument("--gfnx-python", default=sys.executable)
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per tool and setting, in turn; the fastest "
+                         "of each tool's is kept")
     args = ap.parse_args()
+    if args.repeat < 1:
+        sys.exit("--repeat must be at least 1")
 
     tmp = tempfile.mkdtemp(prefix="gfl-bench-")
     rows = []
     for ndim, height, batch in SETTINGS[args.device]:
         artifact = artifact_for(args, ndim, height, tmp)
         run = os.path.join(tmp, "run%d_%d_%d" % (ndim, height, batch))
-        g = gfl_run(args, artifact, batch, run)
-        if args.device == "cuda":
-            eager = gfl_run(args, artifact, batch, run + "_eager",
-                            ["--cuda-graph", "off"])
-        else:
+        g = eager = p = x = None
+        why = xwhy = ["skipped"]
+        for _ in range(args.repeat):
+            g = fastest(g, gfl_run(args, artifact, batch, run))
+            if args.device == "cuda":
+                eager = fastest(eager, gfl_run(args, artifact, batch,
+                                               run + "_eager",
+                                               ["--cuda-graph", "off"]))
+            if args.no_peer:
+                continue
+            result, why = peer(args, ndim, height, batch)
+            p = fastest(p, result)
+            result, xwhy = gfnx(args, ndim, height, batch)
+            x = fastest(x, result)
+        if args.device != "cuda":
             eager = g
-        p, why = (None, ["skipped"]) if args.no_peer else peer(
-            args, ndim, height, batch)
-        x, xwhy = (None, ["skipped"]) if args.no_peer else gfnx(
-            args, ndim, height, batch)
         rows.append((ndim, height, batch, g, eager, p, why, x, xwhy))
 
     print("hypergrid, trajectory balance, MLP 256x2, %d iterations, %s; "
-          "peers with gfl's features (one-hot per coordinate)"
-          % (args.iterations, args.device))
+          "peers with gfl's features (one-hot per coordinate)%s"
+          % (args.iterations, args.device,
+             "; fastest of %d runs each" % args.repeat
+             if args.repeat > 1 else ""))
     gpu = args.device == "cuda"
     print("%-8s %5s | %9s %10s |%s %7s %8s %9s %9s | %6s %10s %6s %7s |%s "
           "%9s %8s | %9s %8s" % (
