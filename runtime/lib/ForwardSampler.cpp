@@ -85,8 +85,7 @@ struct StepOutput {
 
 /// Room for the outputs of a rollout's steps: step k writes row k of
 /// buffers made for the rollout, `room` steps at a time (twice as many
-/// each time the rollout outgrows them), instead of six or more tensors of its
-/// own.
+/// each time the rollout outgrows them), not six or more tensors a step.
 class StepOutputs {
 public:
   StepOutputs(const Program &program, int64_t batch, int64_t room)
