@@ -12,6 +12,14 @@
 
 namespace gfl {
 
+ElementType elementTypeOf(const std::string &dtype) {
+  return dtype == "int32"     ? ElementType::Int32
+         : dtype == "int64"   ? ElementType::Int64
+         : dtype == "float32" ? ElementType::Float32
+         : dtype == "bool"    ? ElementType::Bool
+                              : ElementType::Unknown;
+}
+
 namespace {
 
 bool readKernel(const json::Value &entry, void *handle, Kernel &out,
@@ -48,11 +56,7 @@ bool readKernel(const json::Value &entry, void *handle, Kernel &out,
     arg.name = n->asString();
     arg.buffer = kind->asString() == "buffer";
     arg.dtype = dtype->asString();
-    arg.element = arg.dtype == "int32"     ? ElementType::Int32
-                  : arg.dtype == "int64"   ? ElementType::Int64
-                  : arg.dtype == "float32" ? ElementType::Float32
-                  : arg.dtype == "bool"    ? ElementType::Bool
-                                           : ElementType::Unknown;
+    arg.element = elementTypeOf(arg.dtype);
     if (const json::Value *shape = a.get("shape"))
       for (const json::Value &d : shape->asArray())
         arg.shape.push_back(d.asInt());

@@ -54,6 +54,27 @@ GFL_AVX2_FMA bool finiteAvx2(const float *p, int64_t n) {
 }
 #endif
 
+/// Rows [start, start + count) of t, with the first dimension kept or
+/// dropped; nullopt where LibTorch's ops must make the view.
+std::optional<torch::Tensor> hostRows(const torch::Tensor &t, int64_t start,
+                                      int64_t count, bool keepDim) {
+  if (!onHost(t) || t.dim() == 0 || start < 0 || count < 0 ||
+      start + count > t.size(0))
+    return std::nullopt;
+  auto impl = c10::make_intrusive<c10::TensorImpl>(c10::Storage(t.storage()),
+                                                   t.key_set(), t.dtype());
+  c10::IntArrayRef sizes = t.sizes(), strides = t.strides();
+  if (keepDim) {
+    c10::DimVector rows(sizes.begin(), sizes.end());
+    rows[0] = count;
+    impl->set_sizes_and_strides(rows, strides);
+  } else {
+    impl->set_sizes_and_strides(sizes.slice(1), strides.slice(1));
+  }
+  impl->set_storage_offset(t.storage_offset() + start * t.stride(0));
+  return torch::Tensor(std::move(impl));
+}
+
 } // namespace
 
 bool onHost(const torch::Tensor &t) {
@@ -115,31 +136,6 @@ void copyRows(torch::Tensor &into, const torch::Tensor &rows,
   for (int64_t i = 0; i < rows.size(0); ++i)
     std::memcpy(to + r[i] * bytes, from + i * bytes, bytes);
 }
-
-namespace {
-
-/// Rows [start, start + count) of t, with the first dimension kept or
-/// dropped; nullopt where LibTorch's ops must make the view.
-std::optional<torch::Tensor> hostRows(const torch::Tensor &t, int64_t start,
-                                      int64_t count, bool keepDim) {
-  if (!onHost(t) || t.dim() == 0 || start < 0 || count < 0 ||
-      start + count > t.size(0))
-    return std::nullopt;
-  auto impl = c10::make_intrusive<c10::TensorImpl>(c10::Storage(t.storage()),
-                                                   t.key_set(), t.dtype());
-  c10::IntArrayRef sizes = t.sizes(), strides = t.strides();
-  if (keepDim) {
-    c10::DimVector rows(sizes.begin(), sizes.end());
-    rows[0] = count;
-    impl->set_sizes_and_strides(rows, strides);
-  } else {
-    impl->set_sizes_and_strides(sizes.slice(1), strides.slice(1));
-  }
-  impl->set_storage_offset(t.storage_offset() + start * t.stride(0));
-  return torch::Tensor(std::move(impl));
-}
-
-} // namespace
 
 torch::Tensor rowsOf(const torch::Tensor &t, int64_t start, int64_t count) {
   if (auto rows = hostRows(t, start, count, /*keepDim=*/true))

@@ -29,16 +29,25 @@ double number(const json::Value &v, double fallback = 0) {
                       : fallback;
 }
 
-torch::ScalarType dtypeOf(const std::string &s) {
-  if (s == "int32")
+/// LibTorch's type for a manifest's dtype, read as elementTypeOf reads it.
+torch::ScalarType scalarTypeOf(ElementType element, const std::string &dtype) {
+  switch (element) {
+  case ElementType::Int32:
     return torch::kInt32;
-  if (s == "int64")
+  case ElementType::Int64:
     return torch::kInt64;
-  if (s == "float32")
+  case ElementType::Float32:
     return torch::kFloat32;
-  if (s == "bool")
+  case ElementType::Bool:
     return torch::kBool;
-  throw std::runtime_error("manifest: unknown dtype '" + s + "'");
+  case ElementType::Unknown:
+    break;
+  }
+  throw std::runtime_error("manifest: unknown dtype '" + dtype + "'");
+}
+
+torch::ScalarType dtypeOf(const std::string &s) {
+  return scalarTypeOf(elementTypeOf(s), s);
 }
 
 Schedule scheduleOf(const json::Value &v) {
@@ -344,22 +353,6 @@ void Program::call(const std::string &name,
 
 namespace {
 
-torch::ScalarType scalarTypeOf(const KernelArg &a) {
-  switch (a.element) {
-  case ElementType::Int32:
-    return torch::kInt32;
-  case ElementType::Int64:
-    return torch::kInt64;
-  case ElementType::Float32:
-    return torch::kFloat32;
-  case ElementType::Bool:
-    return torch::kBool;
-  case ElementType::Unknown:
-    break;
-  }
-  return dtypeOf(a.dtype); // throws, naming it
-}
-
 /// Calls `k` with `tensors[i]` for buffer argument i and `scalars[i]` for
 /// scalar argument i (nullptr where the caller has none).
 void callKernelAt(const Kernel &k,
@@ -390,7 +383,7 @@ void callKernelAt(const Kernel &k,
     if (!tensors[i] || !tensors[i]->defined())
       throw std::runtime_error(name + ": missing buffer '" + a.name + "'");
     const torch::Tensor &t = *tensors[i];
-    if (t.scalar_type() != scalarTypeOf(a) ||
+    if (t.scalar_type() != scalarTypeOf(a.element, a.dtype) ||
         t.dim() != static_cast<int64_t>(a.shape.size()) || !t.is_contiguous())
       throw std::runtime_error(name + ": buffer '" + a.name +
                                "' has the wrong dtype, rank or layout");

@@ -26,6 +26,9 @@ constexpr int kRuntimeAbiVersion = 6;
 /// loads (calls check it without comparing strings).
 enum class ElementType { Int32, Int64, Float32, Bool, Unknown };
 
+/// The element type a manifest's dtype names (Unknown for any other).
+ElementType elementTypeOf(const std::string &dtype);
+
 struct KernelArg {
   std::string name;
   bool buffer = true;         // false: a scalar passed by value

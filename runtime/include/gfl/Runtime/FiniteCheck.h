@@ -3,10 +3,11 @@
 //
 // After each backward pass and before the optimizer step, the trainer checks
 // that the loss and every gradient are finite (read in place on the host
-// for CPU tensors; one reduction and one device read per step elsewhere). When they are not, it names the first non-finite
-// quantity upstream of the loss: a parameter (a diverged step), a
-// log-reward or the features of a state (with the state), a network output
-// (with the state), the loss, or a gradient.
+// for CPU tensors; one reduction and one device read per step elsewhere).
+// When they are not, it names the first non-finite quantity upstream of the
+// loss: a parameter (a diverged step), a log-reward or the features of a
+// state (with the state), a network output (with the state), the loss, or
+// a gradient.
 //
 //===----------------------------------------------------------------------===//
 
