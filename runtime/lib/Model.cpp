@@ -3,6 +3,7 @@
 #include "gfl/Runtime/Model.h"
 
 #include "HostRows.h"
+#include "SplitLinear.h"
 
 #include <algorithm>
 #include <cmath>
@@ -42,10 +43,10 @@ struct Activation : torch::nn::Module {
 /// Logit-GFN clips the scaled logits to keep the softmax finite.
 constexpr double kScaledLogitBound = 50.0;
 
-/// A linear layer and the activation after it whose output a recorded
-/// forward computed: that output, with the layer's gradients (d z = d y
-/// act'(z) from the output y, then d x = d z W, d W = d z^T x, d b = sum
-/// d z).
+/// A linear layer and the activation after it whose output was computed
+/// without a graph (a recorded forward, or the team's split products): that
+/// output, with the layer's gradients (d z = d y act'(z) from the output y,
+/// then d x = d z W, d W = d z^T x, d b = sum d z).
 struct ReplayedLinear : torch::autograd::Function<ReplayedLinear> {
   static torch::Tensor forward(torch::autograd::AutogradContext *ctx,
                                torch::Tensor x, torch::Tensor weight,
@@ -65,12 +66,25 @@ struct ReplayedLinear : torch::autograd::Function<ReplayedLinear> {
         static_cast<LayerActivation>(ctx->saved_data["activation"].toInt());
     torch::Tensor dz =
         activationBackward(grads[0], ctx->saved_data["output"].toTensor(), act);
-    torch::Tensor dx =
-        ctx->needs_input_grad(0) ? dz.mm(saved[1]) : torch::Tensor();
-    return {dx, dz.t().mm(saved[0]), dz.sum(0), torch::Tensor(),
-            torch::Tensor()};
+    torch::Tensor dx, dw, db;
+    linearBackward(dz, saved[0], saved[1], ctx->needs_input_grad(0), dx, dw,
+                   db);
+    return {dx, dw, db, torch::Tensor(), torch::Tensor()};
   }
 };
+
+/// A linear layer and the activation after it, its products split between
+/// the team's threads (splitsLinear), with the gradients of ReplayedLinear.
+torch::Tensor splitLinear(const torch::Tensor &x, const torch::Tensor &weight,
+                          const torch::Tensor &bias, LayerActivation act) {
+  torch::Tensor out = torch::empty({x.size(0), weight.size(0)},
+                                   x.options().requires_grad(false));
+  linearForwardInto(out, x, weight, bias, act);
+  bool graph = torch::GradMode::is_enabled() &&
+               (x.requires_grad() || weight.requires_grad() ||
+                (bias.defined() && bias.requires_grad()));
+  return graph ? ReplayedLinear::apply(x, weight, bias, &out, act) : out;
+}
 
 } // namespace
 
@@ -100,9 +114,7 @@ torch::Tensor LinearTape::record(const torch::Tensor &x,
     packed[layer]->run(x, out, act);
     return out;
   }
-  // Without the bias: BLAS would first copy it to every row of `out`.
-  torch::mm_out(out, x, weight.t());
-  addBiasAndActivate(out, bias, act);
+  linearForwardInto(out, x, weight, bias, act);
   return out;
 }
 
@@ -183,7 +195,7 @@ ModelImpl::inputOf(const NetSpec &n, const torch::Tensor &features,
 torch::Tensor ModelImpl::runMlp(const std::string &name, torch::Tensor x,
                                 LinearTape *tape) {
   torch::nn::Sequential &seq = mlps_.at(name);
-  if (!tape)
+  if (!tape && !splitsLinear(x))
     return seq->forward(x);
   for (auto layer = seq->begin(); layer != seq->end(); ++layer) {
     auto *linear = layer->ptr()->as<torch::nn::LinearImpl>();
@@ -200,7 +212,8 @@ torch::Tensor ModelImpl::runMlp(const std::string &name, torch::Tensor x,
         act = *a->fusable;
         layer = after;
       }
-    x = tape->mode == LinearTape::Mode::Record
+    x = !tape ? splitLinear(x, linear->weight, linear->bias, act)
+        : tape->mode == LinearTape::Mode::Record
             ? tape->record(x, linear->weight, linear->bias, act)
             : tape->replay(x, linear->weight, linear->bias, act);
   }

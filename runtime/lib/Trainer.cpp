@@ -7,6 +7,7 @@
 #include "gfl/Runtime/WorkerGroup.h"
 
 #include "CompiledFunctions.h"
+#include "CoreTeam.h"
 #include "CudaGraph.h"
 
 #include <chrono>
@@ -363,6 +364,8 @@ void Trainer::step(int64_t iteration) {
 }
 
 double Trainer::measureGemmFloor() {
+  // LibTorch's products as they come, BLAS with its own threads.
+  CoreTeam::LendToBlas lend;
   int64_t rows =
       profile_.iterations > 0
           ? std::max<int64_t>(1, profile_.liveRows / profile_.iterations)

@@ -45,7 +45,8 @@ TEST_F(FewRowKernel, MatchesTheProductInFloat64) {
           torch::Tensor b =
               withBias ? torch::randn({outputs}) : torch::Tensor();
           torch::Tensor out = torch::full({rows, outputs}, NAN);
-          ASSERT_TRUE(FewRowLinear::applies(x, w, out));
+          ASSERT_EQ(FewRowLinear::applies(x, w, out),
+                    rows <= FewRowLinear::maxRows(inputs, outputs));
           FewRowLinear(w, b).run(x, out);
           torch::Tensor x64 = x.to(torch::kFloat64),
                         w64 = w.to(torch::kFloat64);
@@ -104,6 +105,24 @@ TEST_F(FewRowKernel, RowsComputedAloneAreBitIdentical) {
   }
 }
 
+/// A product large enough to be split between the CoreTeam's threads (by
+/// rows, each packing its own) gives the bits of its rows computed one at a
+/// time on the calling thread; with a team of one thread it is not split.
+TEST_F(FewRowKernel, SplitProductsGiveTheBitsOfOneThread) {
+  torch::manual_seed(6);
+  torch::Tensor x = torch::randn({37, 256}), w = torch::randn({256, 256});
+  torch::Tensor b = torch::randn({256});
+  FewRowLinear layer(w, b);
+  torch::Tensor together = torch::empty({37, 256});
+  layer.run(x, together, gfl::LayerActivation::Relu);
+  for (int64_t i = 0; i < 37; ++i) {
+    torch::Tensor alone = torch::empty({1, 256});
+    layer.run(x.narrow(0, i, 1).contiguous(), alone,
+              gfl::LayerActivation::Relu);
+    ASSERT_TRUE(torch::equal(alone[0], together[i])) << "row " << i;
+  }
+}
+
 /// The rollout's tape hands the kernel rows in the middle of a larger
 /// buffer: it writes those rows and nothing around them.
 TEST_F(FewRowKernel, WritesOnlyItsRowsOfALargerBuffer) {
@@ -153,7 +172,7 @@ TEST_F(FewRowKernel, RefusesABiasOrShapesNotTheLayers) {
 }
 
 /// BLAS keeps what the kernel does not take: other dtypes, strided tensors,
-/// and more than maxInputs() input values.
+/// and more than maxRows() rows.
 TEST_F(FewRowKernel, LeavesOtherProductsToBlas) {
   torch::Tensor w = torch::randn({32, 64}), out = torch::empty({4, 32});
   EXPECT_TRUE(FewRowLinear::applies(torch::randn({4, 64}), w, out));
@@ -163,11 +182,15 @@ TEST_F(FewRowKernel, LeavesOtherProductsToBlas) {
   EXPECT_FALSE(FewRowLinear::applies(torch::randn({64, 4}).t(), w, out));
   EXPECT_FALSE(FewRowLinear::applies(torch::randn({4, 64}), w,
                                      torch::empty({32, 4}).t()));
-  int64_t rows = FewRowLinear::maxInputs() / 64;
-  EXPECT_TRUE(FewRowLinear::applies(torch::randn({rows, 64}), w,
-                                    torch::empty({rows, 32})));
-  EXPECT_FALSE(FewRowLinear::applies(torch::randn({rows + 1, 64}), w,
-                                     torch::empty({rows + 1, 32})));
+  // A layer narrower than a panel has a bound with or without the team.
+  torch::Tensor narrow = torch::randn({5, 64});
+  int64_t rows = FewRowLinear::maxRows(64, 5);
+  ASSERT_GE(rows, 64);
+  ASSERT_LE(rows, 256);
+  EXPECT_TRUE(FewRowLinear::applies(torch::randn({rows, 64}), narrow,
+                                    torch::empty({rows, 5})));
+  EXPECT_FALSE(FewRowLinear::applies(torch::randn({rows + 1, 64}), narrow,
+                                     torch::empty({rows + 1, 5})));
 }
 
 } // namespace

@@ -27,18 +27,20 @@ namespace gfl {
 class FewRowLinear {
 public:
   /// Whether `out = x W^T + b` goes faster here than through BLAS: float32
-  /// contiguous CPU tensors, at most maxInputs() input values (rows times
-  /// width), on a CPU with AVX2 and FMA.
+  /// contiguous CPU tensors, at most maxRows() rows, on a CPU with AVX2 and
+  /// FMA.
   static bool applies(const torch::Tensor &x, const torch::Tensor &weight,
                       const torch::Tensor &out);
 
-  /// The input values up to which the packed product beats BLAS on a
-  /// 2-core CPU (256 x 256 layers): 16 rows of 256 with AVX2, where the
-  /// two break even; 64 rows with AVX-512, whose kernel on one core runs
-  /// 2-4x faster than OpenBLAS on two below 32 rows (where BLAS's packing
-  /// of W dominates) and keeps up with it to 128 (a 4D H8 batch-128
-  /// rollout was 3% faster with 64 rows than with 256 as the bound).
-  static int64_t maxInputs();
+  /// The rows up to which the packed product beats BLAS on a layer of
+  /// `inputs` x `outputs`. Where the runtime's CoreTeam has two threads or
+  /// more (and BLAS one), every row count but on layers narrower than a
+  /// panel (16 rows there). Otherwise, against BLAS on two cores: 16,384
+  /// input values with AVX-512 (64 rows of 256), whose kernel on one core
+  /// ran 2-4x faster than OpenBLAS on two below 32 rows, where BLAS's
+  /// packing of W dominates, and kept up with it to 128; 4,096 with AVX2
+  /// alone, where the two break even.
+  static int64_t maxRows(int64_t inputs, int64_t outputs);
 
   /// Packs `weight` [N, K] and `bias` [N] (CPU float32 tensors; no bias
   /// where undefined). Without `avx512`, the AVX2 kernel runs where the
@@ -48,9 +50,10 @@ public:
 
   /// out [M, N] = act(x [M, K] W^T + bias), for tensors that `applies`
   /// accepts. Relu and leaky_relu are applied in registers, before the
-  /// store; tanh and elu by LibTorch's in-place ops after it. One thread:
-  /// splitting these products between two cores lost 5-25% of the
-  /// rollout's speed in measurements on a 2-core AVX-512 machine.
+  /// store; tanh and elu by LibTorch's in-place ops after it. The rows are
+  /// split between the CoreTeam's threads, each packing its own, where the
+  /// product is large enough; split by output panels instead, two threads
+  /// were no faster than one (each thread read every packed row).
   void run(const torch::Tensor &x, torch::Tensor &out,
            LayerActivation act = LayerActivation::None) const;
 
