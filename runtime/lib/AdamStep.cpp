@@ -2,8 +2,10 @@
 
 #include "AdamStep.h"
 
+#include "CoreTeam.h"
 #include "CpuKernels.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace gfl {
@@ -52,6 +54,10 @@ GFL_AVX2_FMA void adamAvx2(const AdamScalars &s, float *p, const float *g,
     adamElement(s, p[i], g[i], m[i], v[i]);
 }
 
+/// The elements below which a thread of the team would cost more than its
+/// share of the step.
+constexpr int64_t kElementsPerThread = 16384;
+
 bool isFlatCpuFloat(const torch::Tensor &t, int64_t n) {
   return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 &&
          t.is_contiguous() && t.numel() == n;
@@ -70,8 +76,25 @@ bool adamStep(const AdamScalars &s, const torch::Tensor &value,
       !isFlatCpuFloat(grad, n) || !isFlatCpuFloat(expAvg, n) ||
       !isFlatCpuFloat(expAvgSq, n))
     return false;
-  adamAvx2(s, value.data_ptr<float>(), grad.data_ptr<float>(),
-           expAvg.data_ptr<float>(), expAvgSq.data_ptr<float>(), n);
+  float *p = value.data_ptr<float>(), *g = grad.data_ptr<float>(),
+        *m = expAvg.data_ptr<float>(), *v = expAvgSq.data_ptr<float>();
+  // Each element's step is its own: split in ranges of whole vectors
+  // between the team's threads, it gives the same bits.
+  CoreTeam &team = CoreTeam::shared();
+  int parts =
+      static_cast<int>(std::min<int64_t>(team.size(), n / kElementsPerThread));
+  if (parts > 1) {
+    int64_t vectors = n / 8;
+    team.run([&](int i) {
+      if (i >= parts)
+        return;
+      int64_t begin = vectors * i / parts * 8,
+              end = i + 1 == parts ? n : vectors * (i + 1) / parts * 8;
+      adamAvx2(s, p + begin, g + begin, m + begin, v + begin, end - begin);
+    });
+  } else {
+    adamAvx2(s, p, g, m, v, n);
+  }
   // As LibTorch's in-place ops on these tensors do (the group's flat
   // values and moments): a graph that saved one refuses its backward.
   for (const torch::Tensor *t : {&value, &expAvg, &expAvgSq})
