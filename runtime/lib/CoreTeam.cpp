@@ -44,12 +44,14 @@ int initialBlasThreads() {
 }
 
 /// The shared team's threads, set once: OpenBLAS's, and OpenBLAS set to
-/// one. Under another BLAS, which the team cannot set to one thread, BLAS
-/// keeps the cores and the team is the caller alone.
+/// one. Under another BLAS, which the team cannot set to one thread, and
+/// where OpenBLAS has more than kMaxThreads (a machine larger than those
+/// the team was measured on), BLAS keeps the cores and the team is the
+/// caller alone.
 int processThreads() {
-  int threads = openblas_set_num_threads
-                    ? std::clamp(initialBlasThreads(), 1, CoreTeam::kMaxThreads)
-                    : 1;
+  int blas = initialBlasThreads();
+  int threads =
+      openblas_set_num_threads && blas <= CoreTeam::kMaxThreads ? blas : 1;
   if (threads > 1)
     CoreTeam::setBlasThreads(1);
   return threads;

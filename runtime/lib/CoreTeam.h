@@ -27,8 +27,9 @@ namespace gfl {
 class CoreTeam {
 public:
   /// The process's team: as many threads in all (the caller included) as
-  /// OpenBLAS had when the team was first asked for, at most kMaxThreads,
-  /// and OpenBLAS then runs on one; under another BLAS, one thread.
+  /// OpenBLAS had when the team was first asked for, and OpenBLAS then runs
+  /// on one; one thread under another BLAS or where OpenBLAS had more than
+  /// kMaxThreads.
   static CoreTeam &shared();
 
   explicit CoreTeam(int threads);

@@ -9,6 +9,7 @@
 #ifndef GFL_RUNTIME_SPLITLINEAR_H
 #define GFL_RUNTIME_SPLITLINEAR_H
 
+#include "CoreTeam.h"
 #include "gfl/Runtime/LayerActivation.h"
 
 #include <torch/torch.h>
@@ -17,22 +18,26 @@ namespace gfl {
 
 /// Whether the team splits products on `x`: float32 contiguous CPU rows
 /// and a team of two threads or more.
-bool splitsLinear(const torch::Tensor &x);
+bool splitsLinear(const torch::Tensor &x,
+                  const CoreTeam &team = CoreTeam::shared());
 
 /// out [M, N] = act(x [M, K] W^T + bias), without a graph: rows split
 /// between the team's threads where splitsLinear(x), each part one BLAS
 /// call and one pass for the bias and the activation.
 void linearForwardInto(torch::Tensor &out, const torch::Tensor &x,
                        const torch::Tensor &weight, const torch::Tensor &bias,
-                       LayerActivation act);
+                       LayerActivation act,
+                       CoreTeam &team = CoreTeam::shared());
 
 /// A linear layer's gradients from d z, the gradient at its output before
 /// the activation: d x = d z W (where `needsDx`), d W = d z^T x and d b =
-/// sum d z, the two products at once on two of the team's threads where
-/// splitsLinear(dz).
+/// sum d z. Where splitsLinear(dz), the two products (of equal size) run at
+/// once, d x split by rows between half of the team's threads and d W by
+/// output rows between the others.
 void linearBackward(const torch::Tensor &dz, const torch::Tensor &x,
                     const torch::Tensor &weight, bool needsDx,
-                    torch::Tensor &dx, torch::Tensor &dw, torch::Tensor &db);
+                    torch::Tensor &dx, torch::Tensor &dw, torch::Tensor &db,
+                    CoreTeam &team = CoreTeam::shared());
 
 } // namespace gfl
 

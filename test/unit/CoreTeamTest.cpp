@@ -116,39 +116,44 @@ TEST(CoreTeam, LendingToBlasLeavesOneThread) {
 
 /// The split layer against LibTorch: the forward against addmm and its
 /// activation, the backward against autograd, for row counts the team
-/// splits unevenly or not at all (one row).
+/// splits unevenly or not at all (one row), on teams of 1 to 4 threads.
 TEST(SplitLinear, MatchesLibTorchAndItsAutograd) {
   torch::manual_seed(12);
-  for (int64_t rows : {1, 2, 3, 7, 64, 301}) {
-    for (bool needsDx : {true, false}) {
-      SCOPED_TRACE(std::to_string(rows) + " rows" +
-                   (needsDx ? "" : ", no d x"));
-      torch::Tensor x = torch::randn({rows, 40}).requires_grad_(needsDx);
-      torch::Tensor w = torch::randn({24, 40}).requires_grad_();
-      torch::Tensor b = torch::randn({24}).requires_grad_();
-      torch::Tensor expected = torch::relu(torch::addmm(b, x, w.t()));
-      torch::Tensor out = torch::full({rows, 24}, NAN);
-      {
-        torch::NoGradGuard noGrad;
-        gfl::linearForwardInto(out, x, w, b, gfl::LayerActivation::Relu);
-      }
-      EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5));
+  for (int threads = 1; threads <= 4; ++threads) {
+    CoreTeam team(threads);
+    for (int64_t rows : {1, 2, 3, 7, 64, 301}) {
+      for (bool needsDx : {true, false}) {
+        SCOPED_TRACE(std::to_string(threads) + " threads, " +
+                     std::to_string(rows) + " rows" +
+                     (needsDx ? "" : ", no d x"));
+        torch::Tensor x = torch::randn({rows, 40}).requires_grad_(needsDx);
+        torch::Tensor w = torch::randn({24, 40}).requires_grad_();
+        torch::Tensor b = torch::randn({24}).requires_grad_();
+        torch::Tensor expected = torch::relu(torch::addmm(b, x, w.t()));
+        torch::Tensor out = torch::full({rows, 24}, NAN);
+        {
+          torch::NoGradGuard noGrad;
+          gfl::linearForwardInto(out, x, w, b, gfl::LayerActivation::Relu,
+                                 team);
+        }
+        EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-5));
 
-      torch::Tensor dy = torch::randn({rows, 24});
-      auto grads =
-          torch::autograd::grad({expected},
-                                needsDx ? std::vector<torch::Tensor>{x, w, b}
-                                        : std::vector<torch::Tensor>{w, b},
-                                {dy});
-      torch::Tensor dz = dy * out.gt(0), dx, dw, db;
-      gfl::linearBackward(dz, x.detach(), w.detach(), needsDx, dx, dw, db);
-      size_t k = 0;
-      if (needsDx)
-        EXPECT_TRUE(torch::allclose(dx, grads[k++], 1e-4, 1e-5));
-      else
-        EXPECT_FALSE(dx.defined());
-      EXPECT_TRUE(torch::allclose(dw, grads[k++], 1e-4, 1e-5));
-      EXPECT_TRUE(torch::allclose(db, grads[k], 1e-4, 1e-5));
+        torch::Tensor dy = torch::randn({rows, 24});
+        std::vector<torch::Tensor> wrt{w, b};
+        if (needsDx)
+          wrt.insert(wrt.begin(), x);
+        auto grads = torch::autograd::grad({expected}, wrt, {dy});
+        torch::Tensor dz = dy * out.gt(0), dx, dw, db;
+        gfl::linearBackward(dz, x.detach(), w.detach(), needsDx, dx, dw, db,
+                            team);
+        size_t k = 0;
+        if (needsDx)
+          EXPECT_TRUE(torch::allclose(dx, grads[k++], 1e-4, 1e-5));
+        else
+          EXPECT_FALSE(dx.defined());
+        EXPECT_TRUE(torch::allclose(dw, grads[k++], 1e-4, 1e-5));
+        EXPECT_TRUE(torch::allclose(db, grads[k], 1e-4, 1e-5));
+      }
     }
   }
 }
